@@ -1,0 +1,193 @@
+"""Settings: defaults in config/settings.toml, an optional --config file, then XCDESK_* variables.
+
+A wrong setting raises `SettingsError` with one bilingual line that names the setting, so the
+command line can print it instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+BUILTIN_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+ENV_PREFIX = "XCDESK_"
+
+
+class SettingsError(Exception):
+    """A setting is wrong; str(self) is the one line to show the operator."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///data/xcdesk.db"
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme not in {"sqlite", "sqlite+aiosqlite", "postgresql", "postgres",
+                          "postgresql+asyncpg"}:
+            raise ValueError(
+                "只支持 sqlite:/// 或 postgresql:// 地址 | "
+                "only sqlite:/// and postgresql:// URLs are supported"
+            )
+        return value
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class TicketingSettings(_Section):
+    prefix: str = "XC"
+    timezone: str = "Asia/Shanghai"
+    review_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{1,8}", value):
+            raise ValueError("应为 1–8 个大写字母 | must be 1-8 capital letters")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("未知时区 | unknown time zone") from exc
+        return value
+
+
+class SlaSettings(_Section):
+    respond_hours: float = Field(default=1, gt=0)
+    same_city_arrive_hours: float = Field(default=4, gt=0)
+    same_city_resolve_hours: float = Field(default=24, gt=0)
+    remote_arrive_hours: float = Field(default=12, gt=0)
+    remote_resolve_hours: float = Field(default=48, gt=0)
+
+
+class PathSettings(_Section):
+    config_dir: str = ""
+
+
+class LogSettings(_Section):
+    level: str = "INFO"
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("应为 DEBUG/INFO/WARNING/ERROR | must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    ticketing: TicketingSettings = TicketingSettings()
+    sla: SlaSettings = SlaSettings()
+    paths: PathSettings = PathSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: it overrides whatever the TOML files (passed as init values) say.
+        return env_settings, init_settings
+
+    @property
+    def config_dir(self) -> Path:
+        return Path(self.paths.config_dir) if self.paths.config_dir else BUILTIN_CONFIG_DIR
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.ticketing.timezone)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"配置文件不存在：{path} | config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(
+            f"配置文件格式错误：{path}：{exc} | config file is not valid TOML: {path}: {exc}"
+        ) from exc
+
+
+_ZH_ERRORS = {
+    "int_parsing": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "extra_forbidden": "未知配置项",
+    "greater_than_equal": "数值太小",
+    "greater_than": "数值太小",
+    "less_than_equal": "数值太大",
+    "string_type": "应为文本",
+    "model_type": "应为一个配置节",
+}
+
+
+def _explain(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    dotted = ".".join(loc)
+    env_name = ENV_PREFIX + "_".join(part.upper() for part in loc)
+    message = error["msg"].removeprefix("Value error, ")
+    if "|" not in message:
+        zh = _ZH_ERRORS.get(error["type"], "取值无效")
+        message = f"{zh} | {message}"
+    zh_part, _, en_part = message.partition("|")
+    return (
+        f"配置项 {dotted}（{env_name}）错误：{zh_part.strip()} | "
+        f"invalid setting {dotted} ({env_name}): {en_part.strip()}"
+    )
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Defaults, then `config_file`, then XCDESK_* environment variables."""
+    values = _read_toml(BUILTIN_CONFIG_DIR / "settings.toml")
+    if config_file is not None:
+        values = _deep_merge(values, _read_toml(config_file))
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_explain(e) for e in exc.errors())) from exc

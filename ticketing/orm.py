@@ -1,0 +1,266 @@
+"""The schema. Column names of `WorkOrder` are the field ids of the work-order reference."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on both backends; SQLite has no zone, so store UTC there."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: every timestamp must carry a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    district: Mapped[str | None] = mapped_column(String(50))  # county-level unit, e.g. 青秀区
+    address: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+class Vendor(Base):
+    __tablename__ = "vendors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str | None] = mapped_column(String(30))  # supplier / integrator / maker
+    email: Mapped[str | None] = mapped_column(String(254))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+class WorkOrder(Base):
+    """服务工单. Columns use the field ids of the work-order reference."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_no: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # fields the standard requires
+    org_name: Mapped[str | None] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    channel_detail: Mapped[str] = mapped_column(String(20))
+    reported_at: Mapped[datetime] = mapped_column(index=True)
+    accepted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    handling_mode: Mapped[str | None] = mapped_column(String(10))
+    responded_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    product_category: Mapped[str] = mapped_column(String(20), index=True)
+    product_brand: Mapped[str | None] = mapped_column(String(100))
+    product_model: Mapped[str | None] = mapped_column(String(100))
+    solution: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    rated: Mapped[bool] = mapped_column(Boolean, default=False)
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    follow_up_feedback: Mapped[str | None] = mapped_column(Text)
+    # fields the service process adds
+    level: Mapped[str] = mapped_column(String(2), index=True)
+    complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text)
+    site_district: Mapped[str | None] = mapped_column(String(50))
+    same_city: Mapped[bool | None] = mapped_column(Boolean)
+    respond_due: Mapped[datetime]
+    arrive_due: Mapped[datetime]
+    resolve_due: Mapped[datetime]
+    primary_vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)
+    responsibility_basis: Mapped[str | None] = mapped_column(String(20))
+    escalation_tier: Mapped[int] = mapped_column(Integer, default=1)
+    sale_date: Mapped[date | None] = mapped_column(Date)
+    in_free_period: Mapped[bool | None] = mapped_column(Boolean)
+    # bookkeeping
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    triage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+    primary_vendor: Mapped[Vendor | None] = relationship(lazy="joined")
+    secondary_links: Mapped[list[SecondaryVendor]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def secondary_vendors(self) -> list[str]:
+        return [link.vendor.name for link in self.secondary_links]
+
+class SecondaryVendor(Base):
+    """次责企业 of a work order."""
+
+    __tablename__ = "work_order_secondary_vendors"
+
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), primary_key=True, index=True)
+
+    vendor: Mapped[Vendor] = relationship(lazy="joined")
+
+class TicketCounter(Base):
+    """Last number handed out per prefix and calendar day; bumped with an atomic upsert."""
+
+    __tablename__ = "ticket_counters"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD
+    last: Mapped[int] = mapped_column(Integer)
+
+class InboundMessage(Base):
+    """Raw inbound store: every message exactly as a channel received it, deduplicated."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))  # the concrete channel: wechat, email, phone, api
+    external_id: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+    sender: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # created / appended
+
+class ConversationMessage(Base):
+    """Every inbound and outbound message of a ticket, in order."""
+
+    __tablename__ = "conversation_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in / out
+    channel: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime]
+
+class Event(Base):
+    """Append-only audit log (database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(40))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime]
+
+class OutboxMessage(Base):
+    """Everything that leaves the system; a dispatcher claims and sends pending rows."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # unique per logical notice and recipient, so a retried intake never queues it twice
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending/sent/dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+class ApiToken(Base):
+    """Bearer tokens; only a SHA-256 of the token is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # agent / vendor / supervisor
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    vendor: Mapped[Vendor | None] = relationship(lazy="joined")
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Contact",
+    "ConversationMessage",
+    "Event",
+    "InboundMessage",
+    "Organisation",
+    "OutboxMessage",
+    "SecondaryVendor",
+    "TicketCounter",
+    "UTCDateTime",
+    "Vendor",
+    "WorkOrder",
+]

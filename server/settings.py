@@ -91,7 +91,9 @@ class LogSettings(_Section):
     @classmethod
     def _known_level(cls, value: str) -> str:
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("应为 DEBUG/INFO/WARNING/ERROR | must be DEBUG, INFO, WARNING or ERROR")
+            raise ValueError(
+                "应为 DEBUG/INFO/WARNING/ERROR | must be DEBUG, INFO, WARNING or ERROR"
+            )
         return value.upper()
 
 

@@ -12,14 +12,18 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def async_url(url: str) -> URL:
-    """`sqlite:///x.db` -> sqlite+aiosqlite, `postgresql://` / `postgres://` -> postgresql+asyncpg."""
+    """sqlite:///x.db -> sqlite+aiosqlite; postgresql:// and postgres:// -> postgresql+asyncpg."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     parsed = make_url(url)

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes on both backends; SQLite has no zone, so store UTC there."""
@@ -170,7 +170,7 @@ class InboundMessage(Base):
     __table_args__ = (UniqueConstraint("channel", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))  # the concrete channel: wechat, email, phone, api
+    channel: Mapped[str] = mapped_column(String(20))  # wechat, email, phone, api …
     external_id: Mapped[str] = mapped_column(String(300))
     received_at: Mapped[datetime]
     stored_at: Mapped[datetime]

@@ -1,0 +1,201 @@
+"""The `xcdesk` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from aiohttp import web
+
+from server.app import build_app
+from server.runtime import DatabaseUnavailable, Runtime, open_runtime
+from server.settings import Settings, SettingsError, load_settings
+from ticketing.access import TokenError, create_token
+from ticketing.demo import load_demo
+from ticketing.ledger import export as export_ledger
+
+T = TypeVar("T")
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML file with settings that override config/settings.toml.",
+)
+
+
+def _settings(config_file: Path | None) -> Settings:
+    try:
+        return load_settings(config_file)
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def _run(settings: Settings, work: Callable[[Runtime], Awaitable[T]], *, migrate: bool) -> T:
+    """Open the runtime, do `work`, close; operator errors become one line and exit 2."""
+
+    async def main() -> T:
+        runtime = await open_runtime(settings, migrate=migrate)
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except (DatabaseUnavailable, TokenError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """xcdesk: 信创产品服务保障平台 intake bot and helpdesk connector."""
+
+
+@main.command()
+@config_option
+@click.option("--host", default=None, help="Override http.host.")
+@click.option("--port", type=int, default=None, help="Override http.port (0 picks a free port).")
+def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
+    """Bring the schema up to date and run the service until SIGINT/SIGTERM."""
+    settings = _settings(config_file)
+    logging.basicConfig(
+        level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    bind_host = host or settings.http.host
+    bind_port = settings.http.port if port is None else port
+
+    async def run(runtime: Runtime) -> None:
+        runner = web.AppRunner(build_app(runtime.desk), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, bind_host, bind_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            click.echo(
+                f"无法监听 {bind_host}:{bind_port}（XCDESK_HTTP_PORT）：{exc.strerror} | "
+                f"cannot listen on {bind_host}:{bind_port} (XCDESK_HTTP_PORT): {exc.strerror}",
+                err=True,
+            )
+            sys.exit(2)
+        actual_port = runner.addresses[0][1]
+        shown_host = f"[{bind_host}]" if ":" in bind_host else bind_host
+        click.echo(f"xcdesk 已启动 | serving on http://{shown_host}:{actual_port}", err=False)
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await runner.cleanup()
+
+    _run(settings, run, migrate=True)
+
+
+@main.command()
+@config_option
+def migrate(config_file: Path | None) -> None:
+    """Only bring the database schema up to date."""
+
+    async def done(runtime: Runtime) -> None:
+        click.echo("数据库结构已是最新 | database schema is up to date")
+
+    _run(_settings(config_file), done, migrate=True)
+
+
+@main.command()
+@config_option
+def demo(config_file: Path | None) -> None:
+    """Load the demo organisations, contacts and vendors (safe to run again)."""
+    settings = _settings(config_file)
+
+    async def load(runtime: Runtime) -> None:
+        counts = await load_demo(
+            runtime.desk.uow(), settings.config_dir / "demo.toml", runtime.desk.clock()
+        )
+        click.echo(
+            f"演示数据已载入：{counts.organisations} 个单位，{counts.contacts} 位联系人，"
+            f"{counts.vendors} 家企业 | demo data loaded"
+        )
+
+    _run(settings, load, migrate=True)
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@config_option
+@click.option("--role", type=click.Choice(["agent", "vendor", "supervisor"]), required=True)
+@click.option("--vendor", default=None, help="Vendor name (role vendor only).")
+@click.option("--label", default=None, help="Who or what the token is for.")
+def token_create(
+    config_file: Path | None, role: str, vendor: str | None, label: str | None
+) -> None:
+    """Print a new bearer token as the last line (it is shown only once)."""
+
+    async def create(runtime: Runtime) -> str:
+        async with runtime.desk.uow() as uow:
+            value = await create_token(
+                uow.session, role, runtime.desk.clock(), vendor=vendor, label=label
+            )
+            await uow.commit()
+        return value
+
+    value = _run(_settings(config_file), create, migrate=True)
+    click.echo(f"# 新令牌（只显示这一次）| new {role} token, shown once:", err=True)
+    click.echo(value)
+
+
+def _since(value: str | None, settings: Settings) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            "应为 YYYY-MM-DD | expected YYYY-MM-DD", param_hint="--since"
+        ) from None
+    return datetime.combine(day, time.min, tzinfo=settings.zone)
+
+
+@main.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--since", default=None, help="Only work orders reported on or after this date.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="File to write (default: standard output).")
+def export(config_file: Path | None, fmt: str, since: str | None, output: Path | None) -> None:
+    """Write the work-order ledger with the field ids (CSV: Chinese headers, UTF-8 with BOM)."""
+    settings = _settings(config_file)
+    since_at = _since(since, settings)
+
+    async def write(runtime: Runtime) -> int:
+        desk = runtime.desk
+        with contextlib.ExitStack() as stack:
+            if output is not None:
+                out: Any = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+            else:
+                sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
+                out = sys.stdout
+            async with desk.sessions() as session:
+                return await export_ledger(
+                    session, out, fmt, desk.vocabulary, desk.zone, since_at
+                )
+
+    count = _run(settings, write, migrate=True)
+    click.echo(f"已导出 {count} 张工单 | exported {count} work orders", err=True)

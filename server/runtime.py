@@ -1,0 +1,67 @@
+"""Composition root: turns settings into the engine, the ticketing desk and the web app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from classifier.rules import RuleClassifier
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from classifier.regions import Regions
+from server.settings import Settings
+from ticketing.db import create_engine, session_factory
+from ticketing.desk import Desk
+from ticketing.migrate import upgrade
+from ticketing.sla import SlaPolicy
+from ticketing.vocabulary import Templates, Vocabulary
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; str(self) is the one line to show the operator."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    desk: Desk
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_desk(settings: Settings, engine: AsyncEngine) -> Desk:
+    config = settings.config_dir
+    vocabulary = Vocabulary.load(config / "vocabulary.toml")
+    regions = Regions.load(config / "regions.toml")
+    return Desk(
+        sessions=session_factory(engine),
+        classifier=RuleClassifier.from_config(config),
+        regions=regions,
+        vocabulary=vocabulary,
+        templates=Templates(config / "templates" / "zh-CN", vocabulary, settings.zone),
+        sla=SlaPolicy(**settings.sla.model_dump()),
+        prefix=settings.ticketing.prefix,
+        zone=settings.zone,
+        review_threshold=settings.ticketing.review_threshold,
+    )
+
+
+async def open_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
+    engine = create_engine(
+        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (OSError, SQLAlchemyError) as exc:  # refused, unknown database, bad password, …
+        await engine.dispose()
+        raise DatabaseUnavailable(
+            f"无法连接数据库（XCDESK_DATABASE_URL）：{exc.__class__.__name__} | "
+            f"cannot connect to the database (XCDESK_DATABASE_URL): {exc}"
+        ) from exc
+    if migrate:
+        await upgrade(engine)
+    return Runtime(settings=settings, engine=engine, desk=build_desk(settings, engine))

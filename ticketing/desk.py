@@ -1,0 +1,37 @@
+"""What the ticketing use cases need, built once by the composition root (server.app)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from classifier.regions import Regions
+from classifier.triage import Classifier
+from ticketing.sla import SlaPolicy
+from ticketing.uow import UnitOfWork
+from ticketing.vocabulary import Templates, Vocabulary
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Desk:
+    sessions: async_sessionmaker[AsyncSession]
+    classifier: Classifier
+    regions: Regions
+    vocabulary: Vocabulary
+    templates: Templates
+    sla: SlaPolicy = SlaPolicy()
+    prefix: str = "XC"
+    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    review_threshold: float = 0.5
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)

@@ -1,0 +1,66 @@
+"""Values that cross the boundary between the channels and ticketing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+# 问题反馈渠道 of the standard, and the concrete channel behind it
+WORK_ORDER_CHANNEL: dict[str, str] = {
+    "wechat": "online",
+    "web": "online",
+    "api": "online",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+@dataclass(frozen=True)
+class Sender:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    wechat_openid: str | None = None
+    org_name: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message as a channel received it. `external_id` is the channel's own id (MsgId,
+    Message-ID, call id, Idempotency-Key): the same id twice is the same message."""
+
+    channel_detail: str  # wechat / web / api / email / phone
+    external_id: str
+    received_at: datetime  # when the channel received it (用户反馈时间)
+    text: str
+    sender: Sender = Sender()
+    subject: str | None = None
+    raw: bytes | None = None
+    accepted_at: datetime | None = None  # phone: when the call was answered
+    site_district: str | None = None
+    # work-order fields a person supplied with the report (agent on the phone or the API);
+    # they take precedence over the triage
+    fields: dict[str, Any] = field(default_factory=dict)
+    actor: str = "intake"
+
+    @property
+    def channel(self) -> str:
+        return WORK_ORDER_CHANNEL[self.channel_detail]
+
+
+Outcome = Literal["created", "appended", "duplicate"]
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Outcome
+    ticket_no: str
+    level: str
+    status: str
+    respond_due: datetime
+    # for a duplicate: what the first delivery did
+    first_outcome: Outcome | None = None

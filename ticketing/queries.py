@@ -1,0 +1,130 @@
+"""Read side: one ticket as the API shows it, and filtered, paged lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing.directory import mask_phone
+from ticketing.orm import SecondaryVendor, Vendor, WorkOrder
+from ticketing.workflow import Actor
+
+# the order of fields in the API and the ledger: the standard's, then the process's
+FIELD_IDS: tuple[str, ...] = (
+    "ticket_no",
+    "status",
+    "org_name",
+    "contact_name",
+    "contact_phone",
+    "channel",
+    "channel_detail",
+    "reported_at",
+    "accepted_at",
+    "created_at",
+    "handling_mode",
+    "responded_at",
+    "arrived_at",
+    "completed_at",
+    "product_category",
+    "product_brand",
+    "product_model",
+    "solution",
+    "closed_at",
+    "rated",
+    "satisfaction",
+    "follow_up_feedback",
+    "level",
+    "complaint",
+    "description",
+    "site_district",
+    "same_city",
+    "respond_due",
+    "arrive_due",
+    "resolve_due",
+    "primary_vendor",
+    "secondary_vendors",
+    "responsibility_basis",
+    "escalation_tier",
+    "sale_date",
+    "in_free_period",
+    "needs_review",
+)
+
+
+def field_values(order: WorkOrder) -> dict[str, Any]:
+    """The work order under its field ids (datetimes and dates left as objects)."""
+    values: dict[str, Any] = {}
+    for name in FIELD_IDS:
+        if name == "primary_vendor":
+            values[name] = order.primary_vendor.name if order.primary_vendor else None
+        elif name == "secondary_vendors":
+            values[name] = order.secondary_vendors
+        else:
+            values[name] = getattr(order, name)
+    return values
+
+
+def as_json(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in values.items()
+    }
+
+
+def ticket_view(order: WorkOrder, actor: Actor) -> dict[str, Any]:
+    """What `actor` may see of a ticket: a vendor that is only secondary sees a masked phone."""
+    values = field_values(order)
+    if actor.role == "vendor" and order.primary_vendor_id != actor.vendor_id:
+        values["contact_phone"] = mask_phone(values["contact_phone"])
+    values["triage"] = order.triage
+    return as_json(values)
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: str | None = None
+    level: str | None = None
+    category: str | None = None
+    vendor: str | None = None
+    since: datetime | None = None  # reported_at >= since
+    until: datetime | None = None  # reported_at < until
+
+
+def _filtered(stmt: Select[Any], flt: TicketFilter, actor: Actor) -> Select[Any]:
+    if actor.role == "vendor":
+        stmt = stmt.where(_involves_vendor(actor.vendor_id))
+    if flt.status:
+        stmt = stmt.where(WorkOrder.status == flt.status)
+    if flt.level:
+        stmt = stmt.where(WorkOrder.level == flt.level)
+    if flt.category:
+        stmt = stmt.where(WorkOrder.product_category == flt.category)
+    if flt.vendor:
+        vendor_id = select(Vendor.id).where(Vendor.name == flt.vendor).scalar_subquery()
+        stmt = stmt.where(_involves_vendor(vendor_id))
+    if flt.since:
+        stmt = stmt.where(WorkOrder.reported_at >= flt.since)
+    if flt.until:
+        stmt = stmt.where(WorkOrder.reported_at < flt.until)
+    return stmt
+
+
+def _involves_vendor(vendor_id: Any) -> Any:
+    secondary = select(SecondaryVendor.work_order_id).where(SecondaryVendor.vendor_id == vendor_id)
+    return or_(WorkOrder.primary_vendor_id == vendor_id, WorkOrder.id.in_(secondary))
+
+
+async def list_tickets(
+    session: AsyncSession, flt: TicketFilter, actor: Actor, *, limit: int, offset: int
+) -> tuple[int, list[WorkOrder]]:
+    total = await session.scalar(_filtered(select(func.count(WorkOrder.id)), flt, actor))
+    rows = await session.scalars(
+        _filtered(select(WorkOrder), flt, actor)
+        .order_by(WorkOrder.reported_at.desc(), WorkOrder.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return total or 0, list(rows)

@@ -22,6 +22,7 @@ from ticketing.model import Inbound, Sender
 from ticketing.workflow import Actor
 
 DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
+ACTOR: web.RequestKey[Actor] = web.RequestKey("actor", Actor)
 
 MAX_PER_PAGE = 200
 # what a vendor may do to its own tickets; closing and reopening belong to the user's side
@@ -44,13 +45,12 @@ async def auth_middleware(
         actor = await authenticate(session, token.strip())
     if actor is None:
         raise ApiError(401, "unauthorized")
-    request["actor"] = actor
+    request[ACTOR] = actor
     return await handler(request)
 
 
 def _actor(request: web.Request) -> Actor:
-    actor: Actor = request["actor"]
-    return actor
+    return request[ACTOR]
 
 
 def _require(actor: Actor, *roles: str) -> None:

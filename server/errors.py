@@ -74,8 +74,9 @@ async def error_middleware(
     templates = request.app[TEMPLATES]
     try:
         return await handler(request)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(templates, ApiError(413, "body_too_large", limit=exc.max_size))
+    except web.HTTPRequestEntityTooLarge:
+        error = ApiError(413, "body_too_large", limit=request.client_max_size)
+        return error_response(templates, error)
     except web.HTTPNotFound:
         return error_response(templates, ApiError(404, "route_not_found", path=request.path))
     except web.HTTPException:

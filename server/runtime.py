@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from classifier.rules import RuleClassifier
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from classifier.regions import Regions
+from classifier.rules import RuleClassifier
 from server.settings import Settings
 from ticketing.db import create_engine, session_factory
 from ticketing.desk import Desk

@@ -1,0 +1,40 @@
+# xcdesk — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench system-deps migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: install into .venv, load the demo registry and serve on SQLite (http://127.0.0.1:8080)
+run: $(STAMP)
+	$(BIN)/xcdesk demo
+	$(BIN)/xcdesk serve
+
+## system-deps: Debian packages the test suite needs (PostgreSQL server for the storage tests)
+system-deps:
+	@if ! command -v pg_ctlcluster >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends postgresql; \
+	fi
+
+## test: lint and run the whole suite on SQLite and PostgreSQL
+test: $(STAMP) system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+## bench: intake throughput against a bare insert, SQLite and PostgreSQL
+bench: $(STAMP)
+	$(BIN)/python -m bench.intake
+
+migrate: $(STAMP)
+	$(BIN)/xcdesk migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache data

@@ -1,0 +1,127 @@
+"""The `xcdesk` command as a user runs it: real processes, real ports, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def xcdesk(
+    *args: str, env: dict[str, str] | None = None, **kw: object
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    "env,named",
+    [
+        ({"XCDESK_HTTP_PORT": "abc"}, "XCDESK_HTTP_PORT"),
+        ({"XCDESK_DATABASE_URL": "mysql://x/y"}, "XCDESK_DATABASE_URL"),
+        ({"XCDESK_TICKETING_TIMEZONE": "Mars/Base"}, "XCDESK_TICKETING_TIMEZONE"),
+        ({"XCDESK_DATABASE_COLOUR": "red"}, "XCDESK_DATABASE_COLOUR"),
+    ],
+)
+def test_a_wrong_setting_stops_with_one_clear_line(env: dict[str, str], named: str) -> None:
+    result = xcdesk("migrate", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0] and "配置项" in lines[0] and "invalid setting" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_config_file_is_read_and_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[http]\nprot = 9000\n', encoding="utf-8")
+    result = xcdesk("serve", "--config", str(bad))
+    assert result.returncode == 2
+    assert "http.prot" in result.stderr and "未知配置项" in result.stderr
+    missing = xcdesk("serve", "--config", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "配置文件不存在" in missing.stderr
+
+
+def test_unreachable_database_is_one_clear_line() -> None:
+    result = xcdesk("migrate", env={"XCDESK_DATABASE_URL": "postgresql://x@127.0.0.1:1/none"})
+    assert result.returncode == 2
+    assert "无法连接数据库" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_token_create_prints_the_token_last(db_url: str) -> None:
+    env = {"XCDESK_DATABASE_URL": db_url}
+    assert xcdesk("demo", env=env).returncode == 0
+    ok = xcdesk("token", "create", "--role", "vendor", "--vendor", "桂联终端销售有限公司（演示）",
+                env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip().splitlines()[-1].startswith("xc_")
+    bad = xcdesk("token", "create", "--role", "vendor", "--vendor", "没有这家", env=env)
+    assert bad.returncode == 2 and "未登记的企业" in bad.stderr
+
+
+def test_demo_twice_changes_nothing(tmp_path: Path) -> None:
+    env = {"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
+    assert xcdesk("demo", env=env).returncode == 0
+    again = xcdesk("demo", env=env)
+    assert again.returncode == 0 and "演示数据已载入" in again.stdout
+
+
+def test_serve_end_to_end(tmp_path: Path) -> None:
+    """`xcdesk serve` migrates a new database, answers HTTP, and stops cleanly on SIGTERM."""
+    env = {**os.environ, "XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/e2e.db",
+           "XCDESK_HTTP_PORT": "0", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert "serving on http://127.0.0.1:" in line, line + proc.stderr.read()  # type: ignore[union-attr]
+        base = line.rsplit(" ", 1)[1].strip()
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as resp:
+            assert json.load(resp) == {"status": "ok"}
+        token = xcdesk("token", "create", "--role", "agent", env=env).stdout.split()[-1]
+        request = urllib.request.Request(
+            base + "/api/v1/tickets",
+            data=json.dumps({"description": "OA系统打不开了，全科室都不能用"}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 201
+            ticket = json.load(resp)
+        assert ticket["level"] == "P1"
+        exported = xcdesk("export", "--format", "csv", "-o", str(tmp_path / "l.csv"), env=env)
+        assert exported.returncode == 0, exported.stderr
+        data = (tmp_path / "l.csv").read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf") and ticket["ticket_no"].encode() in data
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    assert proc.returncode == 0
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = xcdesk("serve", env={"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+                                      "XCDESK_HTTP_PORT": str(port)})
+    assert result.returncode == 2 and "无法监听" in result.stderr

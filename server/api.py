@@ -13,15 +13,17 @@ from sqlalchemy import text
 
 from classifier.triage import CATEGORIES, LEVELS
 from server.errors import ApiError
-from ticketing import intake, queries, workflow
+from ticketing import queries, workflow
 from ticketing.access import authenticate
 from ticketing.desk import Desk
 from ticketing.fields import SETTABLE_AT_INTAKE, InvalidField
+from ticketing.group_commit import GroupCommitter
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, Sender
 from ticketing.workflow import Actor
 
 DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
+INTAKE: web.AppKey[GroupCommitter] = web.AppKey("intake", GroupCommitter)
 ACTOR: web.RequestKey[Actor] = web.RequestKey("actor", Actor)
 
 MAX_PER_PAGE = 200
@@ -113,8 +115,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         if name not in SETTABLE_AT_INTAKE:
             raise ApiError(400, "unknown_field", field=name)
     key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
-    result = await intake.receive(
-        desk,
+    result = await request.app[INTAKE].receive(
         Inbound(
             channel_detail="api",
             external_id=key[:300],

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketing.db import upsert
 from ticketing.model import Sender
 from ticketing.orm import Contact, Organisation, Vendor
 
@@ -33,60 +35,139 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+@dataclass(frozen=True)
+class ContactRef:
+    """A registry entry as intake needs it (with its unit)."""
+
+    id: int
+    name: str | None
+    phone: str | None
+    email: str | None
+    wechat_openid: str | None
+    org_name: str | None
+    org_district: str | None
+
+
 async def organisation_named(
     session: AsyncSession, name: str, now: datetime, district: str | None = None
-) -> Organisation:
-    org = await session.scalar(select(Organisation).where(Organisation.name == name))
-    if org is None:
-        org = Organisation(name=name, district=district, created_at=now)
-        session.add(org)
-        await session.flush()
-    elif district and not org.district:
-        org.district = district
-    return org
+) -> tuple[int, str | None]:
+    """Id and district of the unit called `name`, registering it if new (one statement)."""
+    table = Organisation.__table__
+    stmt = upsert(session)(table).values(name=name, district=district, created_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.name],
+        set_={"district": func.coalesce(table.c.district, stmt.excluded.district)},
+    ).returning(table.c.id, table.c.district)
+    row = (await session.execute(stmt)).one()
+    return row.id, row.district
 
 
-async def find_contact(session: AsyncSession, sender: Sender) -> Contact | None:
+_CONTACT_COLUMNS = (
+    Contact.id,
+    Contact.name,
+    Contact.phone,
+    Contact.email,
+    Contact.wechat_openid,
+    Organisation.name.label("org_name"),
+    Organisation.district.label("org_district"),
+)
+
+
+def _identifiers(sender: Sender) -> dict[str, str]:
+    """The sender's identifiers, strongest first, as stored in the registry."""
+    found = {
+        "wechat_openid": sender.wechat_openid,
+        "email": sender.email.lower() if sender.email else None,
+        "phone": normalise_phone(sender.phone),
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+async def _matching(session: AsyncSession, ids: dict[str, str]) -> list[ContactRef]:
+    columns = {"wechat_openid": Contact.wechat_openid, "email": Contact.email,
+               "phone": Contact.phone}
+    rows = await session.execute(
+        select(*_CONTACT_COLUMNS)
+        .outerjoin(Organisation, Organisation.id == Contact.organisation_id)
+        .where(or_(*(columns[k] == v for k, v in ids.items())))
+    )
+    return [ContactRef(**row._mapping) for row in rows]
+
+
+async def find_contact(session: AsyncSession, sender: Sender) -> ContactRef | None:
     """The registry entry of a sender, by the strongest identifier it carries."""
-    phone = normalise_phone(sender.phone)
-    for column, value in (
-        (Contact.wechat_openid, sender.wechat_openid),
-        (Contact.email, sender.email.lower() if sender.email else None),
-        (Contact.phone, phone),
-    ):
-        if value:
-            contact = await session.scalar(select(Contact).where(column == value))
-            if contact is not None:
+    ids = _identifiers(sender)
+    if not ids:
+        return None
+    return _best(await _matching(session, ids), ids)
+
+
+def _best(candidates: list[ContactRef], ids: dict[str, str]) -> ContactRef | None:
+    for key, value in ids.items():
+        for contact in candidates:
+            if getattr(contact, key) == value:
                 return contact
     return None
 
 
-async def contact_for(session: AsyncSession, sender: Sender, now: datetime) -> Contact | None:
-    """Find the sender in the registry or register them; fill in what the registry lacks."""
-    if not (sender.wechat_openid or sender.email or sender.phone):
+async def contact_for(session: AsyncSession, sender: Sender, now: datetime) -> ContactRef | None:
+    """Find the sender in the registry or register them; fill in what the registry lacks.
+
+    An identifier that already belongs to another contact is never copied onto this one.
+    """
+    ids = _identifiers(sender)
+    if not ids:
         return None
-    contact = await find_contact(session, sender)
+    candidates = await _matching(session, ids)
+    contact = _best(candidates, ids)
+    taken = {k for k, v in ids.items() for c in candidates if getattr(c, k) == v}
     if contact is None:
-        contact = Contact(
-            name=sender.name,
-            phone=normalise_phone(sender.phone),
-            email=sender.email.lower() if sender.email else None,
-            wechat_openid=sender.wechat_openid,
-            created_at=now,
+        return await _register(session, sender, ids, now)
+    fills: dict[str, object] = {
+        k: v for k, v in ids.items() if getattr(contact, k) is None and k not in taken
+    }
+    if sender.name and not contact.name:
+        fills["name"] = sender.name
+    org_name, org_district = contact.org_name, contact.org_district
+    if sender.org_name and org_name is None:
+        fills["organisation_id"], org_district = await organisation_named(
+            session, sender.org_name, now
         )
-        session.add(contact)
-    else:
-        contact.name = contact.name or sender.name
-        contact.phone = contact.phone or normalise_phone(sender.phone)
-        contact.wechat_openid = contact.wechat_openid or sender.wechat_openid
-        if sender.email and not contact.email:
-            contact.email = sender.email.lower()
-    if sender.org_name and contact.organisation_id is None:
-        org = await organisation_named(session, sender.org_name, now)
-        contact.organisation_id = org.id
-        contact.organisation = org
-    await session.flush()
-    return contact
+        org_name = sender.org_name
+    if not fills:
+        return contact
+    await session.execute(update(Contact).where(Contact.id == contact.id).values(**fills))
+    values = {k: fills.get(k, getattr(contact, k))
+              for k in ("name", "phone", "email", "wechat_openid")}
+    return ContactRef(id=contact.id, org_name=org_name, org_district=org_district, **values)
+
+
+async def _register(
+    session: AsyncSession, sender: Sender, ids: dict[str, str], now: datetime
+) -> ContactRef | None:
+    org_id = org_district = None
+    if sender.org_name:
+        org_id, org_district = await organisation_named(session, sender.org_name, now)
+    table = Contact.__table__
+    new_id = (
+        await session.execute(
+            upsert(session)(table)
+            .values(name=sender.name, organisation_id=org_id, created_at=now, **ids)
+            .on_conflict_do_nothing()
+            .returning(table.c.id)
+        )
+    ).scalar_one_or_none()
+    if new_id is None:  # registered a moment ago by a concurrent message of the same sender
+        return await find_contact(session, sender)
+    return ContactRef(
+        id=new_id,
+        name=sender.name,
+        phone=ids.get("phone"),
+        email=ids.get("email"),
+        wechat_openid=ids.get("wechat_openid"),
+        org_name=sender.org_name,
+        org_district=org_district,
+    )
 
 
 async def vendor_named(session: AsyncSession, name: str) -> Vendor | None:

@@ -12,9 +12,9 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketing.db import upsert
 from ticketing.orm import TicketCounter
 
 
@@ -25,11 +25,6 @@ def format_ticket_no(prefix: str, day: str, number: int) -> str:
 def ticket_no_pattern(prefix: str) -> re.Pattern[str]:
     # lookarounds instead of \b: Chinese characters count as word characters
     return re.compile(rf"(?<![A-Za-z0-9]){re.escape(prefix)}-\d{{8}}-\d{{4,}}(?!\d)", re.IGNORECASE)
-
-
-def upsert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT with ON CONFLICT support."""
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 async def next_ticket_no(

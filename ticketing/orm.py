@@ -178,8 +178,6 @@ class InboundMessage(Base):
     subject: Mapped[str | None] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
-    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
-    outcome: Mapped[str | None] = mapped_column(String(20))  # created / appended
 
 class ConversationMessage(Base):
     """Every inbound and outbound message of a ticket, in order."""
@@ -192,7 +190,9 @@ class ConversationMessage(Base):
     channel: Mapped[str] = mapped_column(String(20))
     author: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id"), unique=True
+    )  # a raw message belongs to exactly one ticket
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing.numbering import upsert
+from ticketing.db import upsert
 from ticketing.orm import OutboxMessage
 
 

@@ -49,6 +49,8 @@ def test_two_processes_never_share_a_number(db_url: str) -> None:
         by_day.setdefault(day, []).append(int(seq))
     for seqs in by_day.values():
         assert sorted(seqs) == list(range(1, len(seqs) + 1))
-    # and the two really ran at the same time: their numbers interleave
-    a, b = ([int(n.rsplit("-", 1)[1]) for n in out.split()] for out, _ in outputs)
-    assert any(min(a) < n < max(a) for n in b), "the processes did not overlap"
+    if db_url.startswith("postgresql"):
+        # and the two really ran at the same time: their numbers interleave. (SQLite's busy
+        # handler backs off, so one writer may legitimately win the lock for its whole run.)
+        a, b = ([int(n.rsplit("-", 1)[1]) for n in out.split()] for out, _ in outputs)
+        assert any(min(a) < n < max(a) for n in b), "the processes did not overlap"

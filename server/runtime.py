@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from classifier.regions import Regions
 from classifier.rules import RuleClassifier
 from server.settings import Settings
-from ticketing.db import create_engine, session_factory
+from ticketing.db import Database, session_factory
 from ticketing.desk import Desk
 from ticketing.migrate import upgrade
 from ticketing.sla import SlaPolicy
@@ -25,19 +24,20 @@ class DatabaseUnavailable(Exception):
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    engine: AsyncEngine
+    database: Database
     desk: Desk
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.database.dispose()
 
 
-def build_desk(settings: Settings, engine: AsyncEngine) -> Desk:
+def build_desk(settings: Settings, database: Database) -> Desk:
     config = settings.config_dir
     vocabulary = Vocabulary.load(config / "vocabulary.toml")
     regions = Regions.load(config / "regions.toml")
     return Desk(
-        sessions=session_factory(engine),
+        sessions=session_factory(database.engine),
+        writer=database.writer,
         classifier=RuleClassifier.from_config(config),
         regions=regions,
         vocabulary=vocabulary,
@@ -50,18 +50,18 @@ def build_desk(settings: Settings, engine: AsyncEngine) -> Desk:
 
 
 async def open_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
-    engine = create_engine(
+    database = Database.open(
         settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     try:
-        async with engine.connect() as conn:
+        async with database.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except (OSError, SQLAlchemyError) as exc:  # refused, unknown database, bad password, …
-        await engine.dispose()
+        await database.dispose()
         raise DatabaseUnavailable(
             f"无法连接数据库（XCDESK_DATABASE_URL）：{exc.__class__.__name__} | "
             f"cannot connect to the database (XCDESK_DATABASE_URL): {exc}"
         ) from exc
     if migrate:
-        await upgrade(engine)
-    return Runtime(settings=settings, engine=engine, desk=build_desk(settings, engine))
+        await upgrade(database.engine)
+    return Runtime(settings=settings, database=database, desk=build_desk(settings, database))

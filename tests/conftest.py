@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from server.runtime import build_desk
 from server.settings import load_settings
-from ticketing.db import create_engine
+from ticketing.db import Database, create_engine
 from ticketing.desk import Desk
 from ticketing.migrate import upgrade
 from ticketing.orm import Base
@@ -135,6 +135,6 @@ def clock() -> Clock:
 @pytest.fixture
 async def desk(db_url: str, clock: Clock) -> AsyncIterator[Desk]:
     settings = load_settings()
-    engine = create_engine(db_url)
-    yield replace(build_desk(settings, engine), clock=clock)
-    await engine.dispose()
+    database = Database.open(db_url)
+    yield replace(build_desk(settings, database), clock=clock)
+    await database.dispose()

@@ -24,11 +24,12 @@ async def load_demo(uow: UnitOfWork, path: Path, now: datetime) -> DemoCounts:
         data = tomllib.load(fh)
     async with uow:
         session = uow.session
+        conn = await session.connection()
         for org in data.get("organisations", []):
-            await organisation_named(session, org["name"], now, district=org.get("district"))
+            await conn.run_sync(organisation_named, org["name"], now, org.get("district"))
         for person in data.get("contacts", []):
-            await contact_for(
-                session,
+            await conn.run_sync(
+                contact_for,
                 Sender(
                     name=person.get("name"),
                     phone=person.get("phone"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from classifier.regions import Regions
@@ -23,6 +24,7 @@ def utc_now() -> datetime:
 @dataclass(frozen=True)
 class Desk:
     sessions: async_sessionmaker[AsyncSession]
+    writer: Engine  # sync engine of the same database, for the intake hot path (threads)
     classifier: Classifier
     regions: Regions
     vocabulary: Vocabulary

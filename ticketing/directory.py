@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.db import upsert
@@ -48,28 +51,45 @@ class ContactRef:
     org_district: str | None
 
 
-async def organisation_named(
-    session: AsyncSession, name: str, now: datetime, district: str | None = None
-) -> tuple[int, str | None]:
-    """Id and district of the unit called `name`, registering it if new (one statement)."""
+@functools.cache
+def _organisation_upsert(dialect: str) -> Any:
     table = Organisation.__table__
-    stmt = upsert(session)(table).values(name=name, district=district, created_at=now)
-    stmt = stmt.on_conflict_do_update(
+    stmt = upsert(dialect)(table)
+    return stmt.on_conflict_do_update(
         index_elements=[table.c.name],
         set_={"district": func.coalesce(table.c.district, stmt.excluded.district)},
     ).returning(table.c.id, table.c.district)
-    row = (await session.execute(stmt)).one()
+
+
+def organisation_named(
+    conn: Connection, name: str, now: datetime, district: str | None = None
+) -> tuple[int, str | None]:
+    """Id and district of the unit called `name`, registering it if new (one statement)."""
+    stmt = _organisation_upsert(conn.dialect.name)
+    row = (
+        conn.execute(stmt, {"name": name, "district": district, "created_at": now})
+    ).one()
     return row.id, row.district
 
 
-_CONTACT_COLUMNS = (
-    Contact.id,
-    Contact.name,
-    Contact.phone,
-    Contact.email,
-    Contact.wechat_openid,
-    Organisation.name.label("org_name"),
-    Organisation.district.label("org_district"),
+_MATCHING = (
+    select(
+        Contact.id,
+        Contact.name,
+        Contact.phone,
+        Contact.email,
+        Contact.wechat_openid,
+        Organisation.name.label("org_name"),
+        Organisation.district.label("org_district"),
+    )
+    .outerjoin(Organisation, Organisation.id == Contact.organisation_id)
+    .where(
+        or_(
+            Contact.wechat_openid == bindparam("wechat_openid"),
+            Contact.email == bindparam("email"),
+            Contact.phone == bindparam("phone"),
+        )
+    )
 )
 
 
@@ -83,23 +103,18 @@ def _identifiers(sender: Sender) -> dict[str, str]:
     return {k: v for k, v in found.items() if v}
 
 
-async def _matching(session: AsyncSession, ids: dict[str, str]) -> list[ContactRef]:
-    columns = {"wechat_openid": Contact.wechat_openid, "email": Contact.email,
-               "phone": Contact.phone}
-    rows = await session.execute(
-        select(*_CONTACT_COLUMNS)
-        .outerjoin(Organisation, Organisation.id == Contact.organisation_id)
-        .where(or_(*(columns[k] == v for k, v in ids.items())))
-    )
+def _matching(conn: Connection, ids: dict[str, str]) -> list[ContactRef]:
+    params = {"wechat_openid": None, "email": None, "phone": None} | ids
+    rows = conn.execute(_MATCHING, params)
     return [ContactRef(**row._mapping) for row in rows]
 
 
-async def find_contact(session: AsyncSession, sender: Sender) -> ContactRef | None:
+def find_contact(conn: Connection, sender: Sender) -> ContactRef | None:
     """The registry entry of a sender, by the strongest identifier it carries."""
     ids = _identifiers(sender)
     if not ids:
         return None
-    return _best(await _matching(session, ids), ids)
+    return _best(_matching(conn, ids), ids)
 
 
 def _best(candidates: list[ContactRef], ids: dict[str, str]) -> ContactRef | None:
@@ -110,7 +125,7 @@ def _best(candidates: list[ContactRef], ids: dict[str, str]) -> ContactRef | Non
     return None
 
 
-async def contact_for(session: AsyncSession, sender: Sender, now: datetime) -> ContactRef | None:
+def contact_for(conn: Connection, sender: Sender, now: datetime) -> ContactRef | None:
     """Find the sender in the registry or register them; fill in what the registry lacks.
 
     An identifier that already belongs to another contact is never copied onto this one.
@@ -118,55 +133,51 @@ async def contact_for(session: AsyncSession, sender: Sender, now: datetime) -> C
     ids = _identifiers(sender)
     if not ids:
         return None
-    candidates = await _matching(session, ids)
+    candidates = _matching(conn, ids)
     contact = _best(candidates, ids)
-    taken = {k for k, v in ids.items() for c in candidates if getattr(c, k) == v}
     if contact is None:
-        return await _register(session, sender, ids, now)
-    fills: dict[str, object] = {
+        return _register(conn, sender, ids, now)
+    taken = {k for k, v in ids.items() for c in candidates if getattr(c, k) == v}
+    fills: dict[str, Any] = {
         k: v for k, v in ids.items() if getattr(contact, k) is None and k not in taken
     }
     if sender.name and not contact.name:
         fills["name"] = sender.name
     org_name, org_district = contact.org_name, contact.org_district
     if sender.org_name and org_name is None:
-        fills["organisation_id"], org_district = await organisation_named(
-            session, sender.org_name, now
+        fills["organisation_id"], org_district = organisation_named(
+            conn, sender.org_name, now
         )
         org_name = sender.org_name
     if not fills:
         return contact
-    await session.execute(update(Contact).where(Contact.id == contact.id).values(**fills))
-    values = {k: fills.get(k, getattr(contact, k))
-              for k in ("name", "phone", "email", "wechat_openid")}
-    return ContactRef(id=contact.id, org_name=org_name, org_district=org_district, **values)
+    conn.execute(update(Contact).where(Contact.id == contact.id).values(**fills))
+    kept = {k: fills.get(k, getattr(contact, k)) for k in ("name", "phone", "email",
+                                                          "wechat_openid")}
+    return ContactRef(id=contact.id, org_name=org_name, org_district=org_district, **kept)
 
 
-async def _register(
-    session: AsyncSession, sender: Sender, ids: dict[str, str], now: datetime
+@functools.cache
+def _contact_insert(dialect: str) -> Any:
+    table = Contact.__table__
+    return upsert(dialect)(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _register(
+    conn: Connection, sender: Sender, ids: dict[str, str], now: datetime
 ) -> ContactRef | None:
     org_id = org_district = None
     if sender.org_name:
-        org_id, org_district = await organisation_named(session, sender.org_name, now)
-    table = Contact.__table__
+        org_id, org_district = organisation_named(conn, sender.org_name, now)
+    values = {"wechat_openid": None, "email": None, "phone": None} | ids
+    params = values | {"name": sender.name, "organisation_id": org_id, "created_at": now}
     new_id = (
-        await session.execute(
-            upsert(session)(table)
-            .values(name=sender.name, organisation_id=org_id, created_at=now, **ids)
-            .on_conflict_do_nothing()
-            .returning(table.c.id)
-        )
+        conn.execute(_contact_insert(conn.dialect.name), params)
     ).scalar_one_or_none()
     if new_id is None:  # registered a moment ago by a concurrent message of the same sender
-        return await find_contact(session, sender)
+        return find_contact(conn, sender)
     return ContactRef(
-        id=new_id,
-        name=sender.name,
-        phone=ids.get("phone"),
-        email=ids.get("email"),
-        wechat_openid=ids.get("wechat_openid"),
-        org_name=sender.org_name,
-        org_district=org_district,
+        id=new_id, name=sender.name, org_name=sender.org_name, org_district=org_district, **values
     )
 
 

@@ -8,11 +8,13 @@ back with it.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from ticketing.db import upsert
 from ticketing.orm import TicketCounter
@@ -27,18 +29,22 @@ def ticket_no_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9]){re.escape(prefix)}-\d{{8}}-\d{{4,}}(?!\d)", re.IGNORECASE)
 
 
-async def next_ticket_no(
-    session: AsyncSession, prefix: str, created_at: datetime, zone: ZoneInfo
-) -> str:
-    day = created_at.astimezone(zone).strftime("%Y%m%d")
+@functools.cache
+def _bump(dialect: str) -> Any:
     table = TicketCounter.__table__
-    stmt = (
-        upsert(session)(table)
-        .values(prefix=prefix, day=day, last=1)
+    return (
+        upsert(dialect)(table)
         .on_conflict_do_update(
             index_elements=[table.c.prefix, table.c.day], set_={"last": table.c.last + 1}
         )
         .returning(table.c.last)
     )
-    number = (await session.execute(stmt)).scalar_one()
+
+
+def next_ticket_no(
+    conn: Connection, prefix: str, created_at: datetime, zone: ZoneInfo
+) -> str:
+    day = created_at.astimezone(zone).strftime("%Y%m%d")
+    stmt = _bump(conn.dialect.name)
+    number = (conn.execute(stmt, {"prefix": prefix, "day": day, "last": 1})).scalar_one()
     return format_ticket_no(prefix, day, number)

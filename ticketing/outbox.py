@@ -6,11 +6,12 @@ notice; the dedupe key makes a replayed change queue nothing new.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from ticketing.db import upsert
 from ticketing.orm import OutboxMessage
@@ -28,26 +29,22 @@ class Outbound:
     work_order_id: int | None = None
 
 
-async def enqueue(session: AsyncSession, message: Outbound, now: datetime) -> int | None:
-    """Queue `message`; returns its id, or None when the same dedupe key is already queued."""
+@functools.cache
+def _insert(dialect: str) -> Any:
     table = OutboxMessage.__table__
-    stmt = (
-        upsert(session)(table)
-        .values(
-            dedupe_key=message.dedupe_key,
-            channel=message.channel,
-            recipient=message.recipient,
-            kind=message.kind,
-            subject=message.subject,
-            body=message.body,
-            payload=message.payload,
-            work_order_id=message.work_order_id,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    return (
+        upsert(dialect)(table)
         .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
         .returning(table.c.id)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def enqueue(conn: Connection, message: Outbound, now: datetime) -> int | None:
+    """Queue `message`; returns its id, or None when the same dedupe key is already queued."""
+    params = asdict(message) | {
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    return (conn.execute(_insert(conn.dialect.name), params)).scalar_one_or_none()

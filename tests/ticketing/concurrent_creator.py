@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from server.runtime import build_desk
 from server.settings import load_settings
 from ticketing import intake
-from ticketing.db import create_engine
+from ticketing.db import Database
 from ticketing.model import Inbound, Sender
 
 
 async def main(url: str, count: int, tag: str, start_at: float) -> None:
-    engine = create_engine(url)
-    desk = build_desk(load_settings(), engine)
+    database = Database.open(url)
+    desk = build_desk(load_settings(), database)
     time.sleep(max(0.0, start_at - time.time()))
     numbers = []
     for i in range(count):
@@ -36,7 +36,7 @@ async def main(url: str, count: int, tag: str, start_at: float) -> None:
             ),
         )
         numbers.append(result.ticket_no)
-    await engine.dispose()
+    await database.dispose()
     print("\n".join(numbers))
 
 

@@ -69,19 +69,16 @@ from sqlalchemy import Engine, distinct, func, insert, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from classifier.triage import Triage
 from server.runtime import build_desk
 from server.settings import Settings, load_settings
 from ticketing import intake
 from ticketing.db import Database, create_engine
 from ticketing.desk import Desk
 from ticketing.group_commit import GroupCommitter
-from ticketing.lifecycle import Status
 from ticketing.migrate import upgrade
 from ticketing.model import Inbound, IntakeResult, Sender
 from ticketing.numbering import format_ticket_no
 from ticketing.orm import Base, InboundMessage, OutboxMessage, WorkOrder
-from ticketing.sla import deadlines
 
 Mode = Literal["sequential", "concurrent", "batched", "group"]
 Side = Literal["bare", "ours"]
@@ -147,54 +144,17 @@ def make_inbounds(count: int, tag: str) -> list[Inbound]:
     return inbounds
 
 
-def triage_record(triage: Triage) -> dict[str, Any]:
-    record = asdict(triage)
-    record["overrides"] = list(triage.overrides)
-    record["set_by_person"] = []
-    return record
-
-
 def bare_row(desk: Desk, inbound: Inbound, number: int) -> dict[str, Any]:
     """The `work_orders` values intake would write for `inbound` (no contact row: NULL)."""
-    triage = desk.classifier.triage(inbound.text)
     now = desk.clock()
-    site = triage.location.district if triage.location else None
-    district = desk.regions.lookup(site) if site else None
-    same_city = district.same_city if district else None
-    due = deadlines(desk.sla, inbound.received_at, same_city)
     day = now.astimezone(desk.zone).strftime("%Y%m%d")
-    return {
-        "ticket_no": format_ticket_no(desk.prefix, day, number),
-        "status": Status.RECEIVED.value,
-        "org_name": None,
-        "contact_name": None,
-        "contact_phone": None,
-        "channel": inbound.channel,
-        "channel_detail": inbound.channel_detail,
-        "reported_at": inbound.received_at,
-        "accepted_at": None,
-        "created_at": now,
-        "handling_mode": None,
-        "product_category": triage.category,
-        "product_brand": triage.brand,
-        "product_model": triage.model,
-        "rated": False,
-        "level": triage.level,
-        "complaint": triage.complaint,
-        "description": inbound.text,
-        "site_district": district.name if district else site,
-        "same_city": same_city,
-        "respond_due": due.respond_due,
-        "arrive_due": due.arrive_due,
-        "resolve_due": due.resolve_due,
-        "primary_vendor_id": None,
-        "escalation_tier": 1,
-        "sale_date": None,
-        "contact_id": None,
-        "triage": triage_record(triage),
-        "needs_review": triage.confidence < desk.review_threshold,
-        "updated_at": now,
-    }
+    return intake.work_order_values(
+        desk,
+        inbound,
+        desk.classifier.triage(inbound.text),
+        ticket_no=format_ticket_no(desk.prefix, day, number),
+        now=now,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -114,7 +114,8 @@ async def create_ticket(request: web.Request) -> web.Response:
     for name in body:
         if name not in SETTABLE_AT_INTAKE:
             raise ApiError(400, "unknown_field", field=name)
-    key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+    # keys are the caller's own: two agents choosing the same key must not collide
+    key = f"{actor.name}:{request.headers.get('Idempotency-Key') or uuid.uuid4().hex}"
     result = await request.app[INTAKE].receive(
         Inbound(
             channel_detail="api",

@@ -297,17 +297,23 @@ def _vendor_ids(conn: Connection, names: list[str]) -> dict[str, int]:
     return found
 
 
-def _open(
+def work_order_values(
     desk: Desk,
-    conn: Connection,
     inbound: Inbound,
-    raw_id: int,
     triage: Triage,
-    fields: dict[str, Any],
-    contact: ContactRef | None,
-    mentioned: str | None,
+    *,
+    ticket_no: str,
     now: datetime,
-) -> _Ticket:
+    fields: dict[str, Any] | None = None,
+    contact: ContactRef | None = None,
+    vendor_ids: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The `work_orders` row for a new report: people's fields over the triage, SLA from the site.
+
+    Pure: everything it needs from the database is passed in.
+    """
+    fields = fields or {}
+    vendor_ids = vendor_ids or {}
     site = (
         inbound.site_district
         or fields.get("site_district")
@@ -318,13 +324,11 @@ def _open(
     same_city = district.same_city if district else None
     due = deadlines(desk.sla, inbound.received_at, same_city)
     primary = fields.get("primary_vendor")
-    secondaries = fields.get("secondary_vendors", [])
-    vendor_ids = _vendor_ids(conn, ([primary] if primary else []) + secondaries)
     person_set = sorted(k for k in fields if k in {"level", "product_category", "complaint"})
     confident = triage.confidence >= desk.review_threshold
     sender = inbound.sender
-    values: dict[str, Any] = {
-        "ticket_no": next_ticket_no(conn, desk.prefix, now, desk.zone),
+    return {
+        "ticket_no": ticket_no,
         "status": Status.RECEIVED.value,
         "org_name": fields.get("org_name") or sender.org_name or (contact and contact.org_name),
         "contact_name": fields.get("contact_name") or sender.name or (contact and contact.name),
@@ -349,7 +353,7 @@ def _open(
         "respond_due": due.respond_due,
         "arrive_due": due.arrive_due,
         "resolve_due": due.resolve_due,
-        "primary_vendor_id": vendor_ids.get(primary) if primary else None,
+        "primary_vendor_id": vendor_ids[primary] if primary else None,
         "escalation_tier": 1,
         "sale_date": fields.get("sale_date"),
         "contact_id": contact.id if contact else None,
@@ -357,6 +361,32 @@ def _open(
         "needs_review": not confident and not {"level", "product_category"} <= set(person_set),
         "updated_at": now,
     }
+
+
+def _open(
+    desk: Desk,
+    conn: Connection,
+    inbound: Inbound,
+    raw_id: int,
+    triage: Triage,
+    fields: dict[str, Any],
+    contact: ContactRef | None,
+    mentioned: str | None,
+    now: datetime,
+) -> _Ticket:
+    primary = fields.get("primary_vendor")
+    secondaries = fields.get("secondary_vendors", [])
+    vendor_ids = _vendor_ids(conn, ([primary] if primary else []) + secondaries)
+    values = work_order_values(
+        desk,
+        inbound,
+        triage,
+        ticket_no=next_ticket_no(conn, desk.prefix, now, desk.zone),
+        now=now,
+        fields=fields,
+        contact=contact,
+        vendor_ids=vendor_ids,
+    )
     ticket_id = (
         conn.execute(_INSERT_TICKET, values)
     ).scalar_one()

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench system-deps migrate clean
+.PHONY: run test lint bench model compare system-deps migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,18 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-## bench: intake throughput against a bare insert, SQLite and PostgreSQL
+## bench: intake throughput against a bare insert; classifier speed against TF-IDF
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.classifier
+
+## model: retrain the shipped triage pipeline from classifier/corpus/train.jsonl (fixed seed)
+model: $(STAMP)
+	$(BIN)/python -m classifier.train
+
+## compare: keyword rules vs TF-IDF + logistic regression vs the pipeline, on the test split
+compare: $(STAMP)
+	$(BIN)/python -m classifier.compare
 
 migrate: $(STAMP)
 	$(BIN)/xcdesk migrate

@@ -123,6 +123,10 @@ class Regions:
 
     # ------------------------------------------------------------------ lookups
 
+    def names(self) -> frozenset[str]:
+        """The current full names of all county-level units."""
+        return frozenset(d.name for d in self.districts)
+
     def city(self, key: str) -> City | None:
         """City by full name, short name or code."""
         return self._city_by_key.get(key.strip())

@@ -230,7 +230,7 @@ class RuleClassifier:
         category = _category(norm, matches)
         level, overrides = _level(norm, matches)
         complaint = _complaint(norm)
-        product = _product_for(category.value, matches)
+        product = product_for(category.value, matches)
         district = self.regions.find_in_text(text)
         confidence = round(min(level.confidence, category.confidence, complaint.confidence), 2)
         return Triage(
@@ -316,21 +316,62 @@ def _level(norm: str, matches: list[ProductMatch]) -> tuple[_Decision, tuple[str
         level = LEVELS[LEVELS.index(level) + 1]
         overrides.append("not_urgent_lowered")
     security = "security_incident" in hits["P1"] or "security_risk" in hits["P2"]
-    if security and LEVELS.index(level) > LEVELS.index("P2"):
-        level = "P2"
-        overrides.append("security_min_p2")
-    server = any(m.category in ("server", "database") for m in matches) or bool(
-        re.search(r"服务器|数据库", norm)
-    )
-    if level == "P4" and server and SERVER_TROUBLE.search(norm):
-        level = "P3"
-        overrides.append("server_outage_not_p4")
+    level, floored = apply_floors(level, norm, matches, security=security)
+    overrides.extend(floored)
 
     pointed = tuple(lv for lv in LEVELS if hits[lv] and lv != level)
     confidence = KEYWORD_CONTESTED if pointed else KEYWORD_SURE
     if not decided:
         confidence = LEVEL_DEFAULT
     return _Decision(level, confidence, pointed), tuple(overrides)
+
+
+def apply_floors(
+    level: str, norm: str, matches: list[ProductMatch], *, security: bool | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """The floors the taxonomy makes certain, whoever proposed `level` (these rules or a model):
+    a security or data-loss risk is never below P2; a named server or database in trouble is
+    never a mere question (P4). Returns the level and the codes of the floors that applied."""
+    if security is None:
+        security = _security_risk(norm)
+    applied: list[str] = []
+    if security and LEVELS.index(level) > LEVELS.index("P2"):
+        level = "P2"
+        applied.append("security_min_p2")
+    server = any(m.category in ("server", "database") for m in matches) or bool(
+        re.search(r"服务器|数据库", norm)
+    )
+    if level == "P4" and server and _search(SERVER_TROUBLE, norm):
+        level = "P3"
+        applied.append("server_outage_not_p4")
+    return level, tuple(applied)
+
+
+def _security_risk(norm: str) -> bool:
+    rules = [r for r in P1_RULES + P2_RULES if r[0] in ("security_incident", "security_risk")]
+    return bool(_hits(tuple(rules), norm, []))
+
+
+def signals(norm: str, matches: list[ProductMatch]) -> list[str]:
+    """The rule evidence in a text, as feature names for a model: which level rules fired,
+    scope, deadline, downplaying, complaint words, and the categories products and device words
+    point at. A model weighs them; the rules above decide with them."""
+    found: list[str] = []
+    covered: list[tuple[int, int]] = []
+    for level, rules in zip(LEVELS, (P1_RULES, P2_RULES, P3_RULES, P4_RULES), strict=True):
+        for code in _hits(rules, norm, covered):
+            found += [f"lv_{level}", f"rule_{code}"]
+    for name, rx in (("scope", SCOPE), ("deadline", DEADLINE), ("not_urgent", NOT_URGENT)):
+        if _search(rx, norm):
+            found.append(name)
+    complaint = _complaint(norm)
+    if complaint.value == "true":
+        found.append("complaint_word")
+    elif complaint.competitors:
+        found.append("complaint_negated")
+    found += [f"product_{m.category}" for m in matches]
+    found += [f"word_{cat}" for cat, rx in CATEGORY_WORDS.items() if rx.search(norm)]
+    return found
 
 
 def _category(norm: str, matches: list[ProductMatch]) -> _Decision:
@@ -357,7 +398,7 @@ def _complaint(norm: str) -> _Decision:
     return _Decision("false", COMPLAINT_ABSENT, ("true",) if found else ())
 
 
-def _product_for(category: str, matches: list[ProductMatch]) -> ProductMatch | None:
+def product_for(category: str, matches: list[ProductMatch]) -> ProductMatch | None:
     """The branded product that must be fixed; else the first brand named (e.g. the OS under a
     printer). Generic entries (OA系统, UKey) decide the category but are no brand."""
     brands = [m for m in matches if not m.generic]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 LEVELS: tuple[str, ...] = ("P1", "P2", "P3", "P4")
 CATEGORIES: tuple[str, ...] = (
@@ -48,7 +48,16 @@ class Triage:
     needs_review: bool = False
 
 
-class Classifier(Protocol):
+class Triager(Protocol):
+    """Anything that triages: the trained `Classifier` or the keyword `RuleClassifier`."""
+
     def triage(self, text: str) -> Triage: ...
 
     def triage_many(self, texts: Iterable[str]) -> list[Triage]: ...
+
+
+def triage_json(triage: Triage) -> dict[str, Any]:
+    """The triage as plain JSON-able data (CLI output, the ticket's triage record)."""
+    data = asdict(triage)
+    data["overrides"] = list(triage.overrides)
+    return data

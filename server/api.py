@@ -15,6 +15,7 @@ from classifier.triage import CATEGORIES, LEVELS
 from server.errors import ApiError
 from ticketing import queries, workflow
 from ticketing.access import authenticate
+from ticketing.corrections import CORRECTABLE, correct_triage
 from ticketing.desk import Desk
 from ticketing.fields import SETTABLE_AT_INTAKE, InvalidField
 from ticketing.group_commit import GroupCommitter
@@ -205,6 +206,23 @@ async def list_tickets(request: web.Request) -> web.Response:
     return web.json_response(
         {"total": total, "page": page, "per_page": per_page, "items": items}
     )
+
+
+@routes.patch("/api/v1/tickets/{ticket_no}")
+async def correct_ticket(request: web.Request) -> web.Response:
+    """People correct the triage (level, product_category, complaint); kept for retraining."""
+    actor = _actor(request)
+    _require(actor, "agent", "supervisor")
+    desk = request.app[DESK]
+    body = await _json_object(request)
+    for name in body:
+        if name not in CORRECTABLE:
+            raise ApiError(400, "unknown_field", field=name)
+    ticket_no = request.match_info["ticket_no"]
+    await correct_triage(desk, ticket_no, actor, body)
+    async with desk.sessions() as session:
+        order = await workflow.load_order(session, ticket_no, actor)
+        return web.json_response(queries.ticket_view(order, actor))
 
 
 @routes.post("/api/v1/tickets/{ticket_no}/transitions")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -15,10 +16,14 @@ from typing import Any, TypeVar
 import click
 from aiohttp import web
 
+from classifier import corpus
+from classifier.evaluate import evaluate, format_report
+from classifier.triage import triage_json
 from server.app import build_app
-from server.runtime import DatabaseUnavailable, Runtime, open_runtime
+from server.runtime import DatabaseUnavailable, Runtime, build_classifier, open_runtime
 from server.settings import Settings, SettingsError, load_settings
 from ticketing.access import TokenError, create_token
+from ticketing.corrections import export_corrections
 from ticketing.demo import load_demo
 from ticketing.ledger import export as export_ledger
 
@@ -199,3 +204,61 @@ def export(config_file: Path | None, fmt: str, since: str | None, output: Path |
 
     count = _run(settings, write, migrate=True)
     click.echo(f"已导出 {count} 张工单 | exported {count} work orders", err=True)
+
+
+@main.command()
+@config_option
+@click.argument("text", required=False)
+@click.option("--evaluate", "evaluate_file", type=click.Path(path_type=Path), default=None,
+              help="Score the classifier on a corpus-format JSONL file.")
+@click.option("--export-corrections", is_flag=True,
+              help="Write the triage corrections people made, in the corpus format.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="With --export-corrections: file to write (default: standard output).")
+def classify(
+    config_file: Path | None,
+    text: str | None,
+    evaluate_file: Path | None,
+    export_corrections: bool,
+    output: Path | None,
+) -> None:
+    """Triage TEXT and print it as JSON ("-" reads standard input); or --evaluate, or
+    --export-corrections."""
+    modes = [text is not None, evaluate_file is not None, export_corrections]
+    if sum(modes) != 1:
+        raise click.UsageError(
+            "请给出要分类的文本，或 --evaluate FILE，或 --export-corrections（三选一）| "
+            "give TEXT, --evaluate FILE or --export-corrections (exactly one)"
+        )
+    settings = _settings(config_file)
+    if export_corrections:
+        _export_corrections(settings, output)
+        return
+    triager = build_classifier(settings)
+    if evaluate_file is not None:
+        try:
+            examples = list(corpus.read(evaluate_file))
+        except (OSError, corpus.CorpusError) as exc:
+            click.echo(f"无法读取评估文件 | cannot read the evaluation file: {exc}", err=True)
+            sys.exit(2)
+        click.echo(format_report(evaluate(triager.triage_many, examples)))
+        return
+    if text == "-":
+        text = sys.stdin.read()
+    triage = triager.triage(text or "")
+    click.echo(json.dumps(triage_json(triage), ensure_ascii=False, indent=2))
+
+
+def _export_corrections(settings: Settings, output: Path | None) -> None:
+    async def write(runtime: Runtime) -> int:
+        with contextlib.ExitStack() as stack:
+            if output is not None:
+                out: Any = stack.enter_context(output.open("w", encoding="utf-8"))
+            else:
+                sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+                out = sys.stdout
+            async with runtime.desk.sessions() as session:
+                return await export_corrections(session, out, runtime.desk)
+
+    count = _run(settings, write, migrate=True)
+    click.echo(f"已导出 {count} 条更正 | exported {count} corrected reports", err=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from classifier.regions import Regions
 from classifier.rules import RuleClassifier
+from classifier.triage import Triager
 from server.settings import Settings
 from ticketing.db import Database, session_factory
 from ticketing.desk import Desk
@@ -31,14 +33,26 @@ class Runtime:
         await self.database.dispose()
 
 
-def build_desk(settings: Settings, database: Database) -> Desk:
+def build_classifier(settings: Settings) -> Triager:
+    config = settings.config_dir
+    if settings.classifier.kind == "rules":
+        return RuleClassifier.from_config(config)
+    from classifier.pipeline import Classifier  # spaCy: imported only when the model is used
+
+    model_dir = Path(settings.classifier.model_dir) if settings.classifier.model_dir else None
+    return Classifier.load(model_dir, config, settings.ticketing.review_threshold)
+
+
+def build_desk(
+    settings: Settings, database: Database, classifier: Triager | None = None
+) -> Desk:
     config = settings.config_dir
     vocabulary = Vocabulary.load(config / "vocabulary.toml")
     regions = Regions.load(config / "regions.toml")
     return Desk(
         sessions=session_factory(database.engine),
         writer=database.writer,
-        classifier=RuleClassifier.from_config(config),
+        classifier=classifier or build_classifier(settings),
         regions=regions,
         vocabulary=vocabulary,
         templates=Templates(config / "templates" / "zh-CN", vocabulary, settings.zone),

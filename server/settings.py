@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -80,6 +80,11 @@ class SlaSettings(_Section):
     remote_resolve_hours: float = Field(default=48, gt=0)
 
 
+class ClassifierSettings(_Section):
+    kind: Literal["model", "rules"] = "model"
+    model_dir: str = ""
+
+
 class PathSettings(_Section):
     config_dir: str = ""
 
@@ -110,6 +115,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     ticketing: TicketingSettings = TicketingSettings()
     sla: SlaSettings = SlaSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
 
@@ -166,6 +172,7 @@ _ZH_ERRORS = {
     "less_than_equal": "数值太大",
     "string_type": "应为文本",
     "model_type": "应为一个配置节",
+    "literal_error": "取值不在允许范围内",
 }
 
 

@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from server.runtime import build_desk
+from classifier.triage import Triager
+from server.runtime import build_classifier, build_desk
 from server.settings import load_settings
 from ticketing.db import Database, create_engine
 from ticketing.desk import Desk
@@ -132,9 +133,15 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
 
 
+@pytest.fixture(scope="session")
+def triager() -> Triager:
+    """The shipped classifier, loaded once for the whole run."""
+    return build_classifier(load_settings())
+
+
 @pytest.fixture
-async def desk(db_url: str, clock: Clock) -> AsyncIterator[Desk]:
+async def desk(db_url: str, clock: Clock, triager: Triager) -> AsyncIterator[Desk]:
     settings = load_settings()
     database = Database.open(db_url)
-    yield replace(build_desk(settings, database), clock=clock)
+    yield replace(build_desk(settings, database, triager), clock=clock)
     await database.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from classifier.regions import Regions
-from classifier.triage import Classifier
+from classifier.triage import Triager
 from ticketing.sla import SlaPolicy
 from ticketing.uow import UnitOfWork
 from ticketing.vocabulary import Templates, Vocabulary
@@ -25,7 +25,7 @@ def utc_now() -> datetime:
 class Desk:
     sessions: async_sessionmaker[AsyncSession]
     writer: Engine  # sync engine of the same database, for the intake hot path (threads)
-    classifier: Classifier
+    classifier: Triager
     regions: Regions
     vocabulary: Vocabulary
     templates: Templates

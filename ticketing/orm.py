@@ -211,6 +211,20 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime]
 
+class TriageCorrection(Base):
+    """A person changed what triage decided; kept as training data for the classifier."""
+
+    __tablename__ = "triage_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))  # level / product_category / complaint
+    old: Mapped[str | None] = mapped_column(String(20))
+    new: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """Everything that leaves the system; a dispatcher claims and sends pending rows."""
 
@@ -260,6 +274,7 @@ __all__ = [
     "OutboxMessage",
     "SecondaryVendor",
     "TicketCounter",
+    "TriageCorrection",
     "UTCDateTime",
     "Vendor",
     "WorkOrder",

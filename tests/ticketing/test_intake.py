@@ -64,7 +64,7 @@ async def test_new_report_opens_a_standard_work_order(desk: Desk) -> None:
     assert wo.org_name == "测试单位" and wo.contact_name == "李明"
     assert wo.product_category == "peripheral"
     assert wo.description == "单位的奔图打印机卡纸了，打不出文件"
-    assert wo.triage["source"] == "rules"
+    assert wo.triage["source"] == "model"
     assert await count(desk, InboundMessage) == 1
     assert await count(desk, ConversationMessage) == 2  # the report and our acknowledgement
     async with desk.sessions() as session:

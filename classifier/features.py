@@ -22,6 +22,7 @@ from classifier.catalog import Catalog, normalize
 from classifier.rules import signals
 
 SIGNAL_PREFIX = "§"
+PRODUCTS = "xcdesk_products"  # Doc.user_data key of the catalog matches
 MAX_CHARS = 4000  # a report longer than this is read up to here (e-mail threads, pasted logs)
 _TOKEN = re.compile(r"[a-z]+\d*|\d+|[^\sa-z\d]")
 _DIGITS = re.compile(r"\d+")
@@ -43,16 +44,16 @@ class TriageTokenizer:
         self.vocab = vocab
         self.catalog = catalog
 
-    def signal_words(self, text: str) -> list[str]:
+    def __call__(self, text: str) -> Doc:
         if self.catalog is None:
             raise RuntimeError("TriageTokenizer.catalog is not set")
         clipped = text[:MAX_CHARS]
-        found = signals(normalize(clipped), self.catalog.match(clipped))
-        return [SIGNAL_PREFIX + s for s in dict.fromkeys(found)]
-
-    def __call__(self, text: str) -> Doc:
-        words = tokens(text) + self.signal_words(text)
-        return Doc(self.vocab, words=words or [" "], spaces=[False] * max(len(words), 1))
+        matches = self.catalog.match(clipped)
+        found = signals(normalize(clipped), matches)
+        words = tokens(clipped) + [SIGNAL_PREFIX + s for s in dict.fromkeys(found)]
+        doc = Doc(self.vocab, words=words or [" "], spaces=[False] * max(len(words), 1))
+        doc.user_data[PRODUCTS] = matches  # the pipeline reuses them for brand and model
+        return doc
 
     def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterable[Doc]:
         for text in texts:

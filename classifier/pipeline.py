@@ -20,8 +20,8 @@ import spacy
 from spacy.language import Language
 
 from classifier import features
-from classifier.catalog import Catalog, normalize
-from classifier.features import MAX_CHARS, TriageTokenizer
+from classifier.catalog import Catalog, ProductMatch, normalize
+from classifier.features import MAX_CHARS, PRODUCTS, TriageTokenizer
 from classifier.regions import Regions
 from classifier.rules import apply_floors, product_for
 from classifier.triage import CATEGORIES, LEVELS, Triage
@@ -118,16 +118,15 @@ class Classifier:
         results: list[Triage] = [_EMPTY] * len(texts)
         docs = self.nlp.pipe((texts[i][:MAX_CHARS] for i in todo), batch_size=batch_size)
         for i, doc in zip(todo, docs, strict=True):
-            results[i] = self._decide(texts[i][:MAX_CHARS], doc.cats)
+            results[i] = self._decide(texts[i][:MAX_CHARS], doc.cats, doc.user_data[PRODUCTS])
         return results
 
-    def _decide(self, text: str, cats: dict[str, float]) -> Triage:
+    def _decide(self, text: str, cats: dict[str, float], matches: list[ProductMatch]) -> Triage:
         level_scores = {label: round(cats[label], 4) for label in LEVELS}
         category_scores = {label: round(cats[label], 4) for label in CATEGORIES}
         p_complaint = round(cats["complaint"], 4)
         model_level = max(level_scores, key=level_scores.__getitem__)
         category = max(category_scores, key=category_scores.__getitem__)
-        matches = self.catalog.match(text)
         level, overrides = apply_floors(model_level, normalize(text), matches)
         product = product_for(category, matches)
         district = self.regions.find_in_text(text)

@@ -125,3 +125,12 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         result = xcdesk("serve", env={"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
                                       "XCDESK_HTTP_PORT": str(port)})
     assert result.returncode == 2 and "无法监听" in result.stderr
+
+
+def test_classify_needs_exactly_one_mode(tmp_path: Path) -> None:
+    none = xcdesk("classify")
+    assert none.returncode == 2 and "三选一" in none.stderr
+    empty = xcdesk("classify", "--export-corrections", "-o", str(tmp_path / "c.jsonl"),
+                   env={"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"})
+    assert empty.returncode == 0 and "已导出 0 条更正" in empty.stderr
+    assert (tmp_path / "c.jsonl").read_text() == ""

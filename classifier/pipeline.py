@@ -14,7 +14,9 @@ and the catalog and regions from config/. For each report:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import spacy
 from spacy.language import Language
@@ -23,57 +25,130 @@ from classifier import features
 from classifier.catalog import Catalog, ProductMatch, normalize
 from classifier.features import MAX_CHARS, PRODUCTS, TriageTokenizer
 from classifier.regions import Regions
-from classifier.rules import apply_floors, product_for
+from classifier.rules import apply_floors, category_from_rules, product_for
 from classifier.triage import CATEGORIES, LEVELS, Triage
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MODEL_DIR = PACKAGE_DIR / "model"
 CONFIG_DIR = PACKAGE_DIR.parent / "config"
+# below this averaged model score, a sure category from the catalog / device words wins
+CATEGORY_UNSURE = 0.7
+RULES_CATEGORY_SURE = 0.8
 
-COMPLAINT_LABELS = ("complaint", "no_complaint")
-# component name -> its labels (distinct across components: they share doc.cats)
-COMPONENTS: dict[str, tuple[str, ...]] = {
-    "level": LEVELS,
-    "category": CATEGORIES,
-    "complaint": COMPLAINT_LABELS,
-}
 _ = features  # registers the "xcdesk.triage_tokenizer.v1" tokenizer with spaCy
 
+TARGETS: dict[str, tuple[str, ...]] = {
+    "level": LEVELS,
+    "category": CATEGORIES,
+    "complaint": ("true", "false"),
+}
 
-def build_nlp(*, ngram_size: int = 3, length: int = 2**18) -> Language:
-    """An untrained pipeline: the triage tokenizer and one BOW text categorizer per label.
 
-    Bag-of-words n-gram models are ~15× faster than spaCy's default ensemble on this hardware
-    (performance notes) and, measured on the test split, as accurate here.
-    """
+def _bow(ngram_size: int) -> dict[str, Any]:
+    return {
+        "@architectures": "spacy.TextCatBOW.v3",
+        "exclusive_classes": True,
+        "ngram_size": ngram_size,
+        "no_output_layer": False,
+        "length": 2**18,
+    }
+
+
+def _cnn(width: int = 64) -> dict[str, Any]:
+    """Hashed embeddings of the tokens, one window layer, mean and max pooled: a small model
+    that sees words in context, which the bag of n-grams cannot."""
+    return {
+        "@architectures": "spacy.TextCatReduce.v1",
+        "exclusive_classes": True,
+        "use_reduce_first": False,
+        "use_reduce_last": False,
+        "use_reduce_max": True,
+        "use_reduce_mean": True,
+        "tok2vec": {
+            "@architectures": "spacy.Tok2Vec.v2",
+            "embed": {
+                "@architectures": "spacy.MultiHashEmbed.v2",
+                "width": width,
+                "attrs": ["ORTH"],
+                "rows": [20000],
+                "include_static_vectors": False,
+            },
+            "encode": {
+                "@architectures": "spacy.MaxoutWindowEncoder.v2",
+                "width": width,
+                "window_size": 1,
+                "maxout_pieces": 3,
+                "depth": 1,
+            },
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Head:
+    """One text categorizer of the pipeline and the triage label it votes on."""
+
+    name: str  # spaCy component name: the target, optionally followed by _variant
+    model: dict[str, Any]
+    epochs: int  # training passes: the n-gram models over-fit when trained longer
+
+    @property
+    def target(self) -> str:
+        return target_of(self.name)
+
+    def cat(self, value: str) -> str:
+        # components share doc.cats, so each names its labels after itself
+        return f"{self.name}:{value}"
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return TARGETS[self.target]
+
+
+# Chosen on a development split carved from the training data (the test split was not used):
+# level reads character 1–2-grams and stops early (it over-fits after a few passes); category
+# averages the 1–3-gram model with the small CNN, whose errors differ; complaint does best on
+# single characters and the rule signals (longer n-grams over-fit its few positive examples).
+HEADS: tuple[Head, ...] = (
+    Head("level", _bow(2), epochs=3),
+    Head("category", _bow(3), epochs=10),
+    Head("category_cnn", _cnn(), epochs=10),
+    Head("complaint", _bow(1), epochs=10),
+)
+
+
+def target_of(component: str) -> str:
+    """`category_cnn` votes on `category`."""
+    return component.split("_", 1)[0]
+
+
+def build_nlp(heads: tuple[Head, ...] = HEADS) -> Language:
+    """An untrained pipeline: the triage tokenizer and the text categorizers of `heads`."""
     nlp = spacy.blank(
         "zh", config={"nlp": {"tokenizer": {"@tokenizers": "xcdesk.triage_tokenizer.v1"}}}
     )
-    for name, labels in COMPONENTS.items():
-        textcat = nlp.add_pipe(
-            "textcat",
-            name=name,
-            config={
-                "model": {
-                    "@architectures": "spacy.TextCatBOW.v3",
-                    "exclusive_classes": True,
-                    "ngram_size": ngram_size,
-                    "no_output_layer": False,
-                    "length": length,
-                }
-            },
-        )
-        for label in labels:
-            textcat.add_label(label)
+    for head in heads:
+        textcat = nlp.add_pipe("textcat", name=head.name, config={"model": head.model})
+        for value in head.values:
+            textcat.add_label(head.cat(value))
     return nlp
 
 
-def cats_for(level: str, category: str, complaint: bool) -> dict[str, float]:
-    """The training target of one example over every component's labels."""
-    cats = {label: float(label == level) for label in LEVELS}
-    cats |= {label: float(label == category) for label in CATEGORIES}
-    cats |= {"complaint": float(complaint), "no_complaint": float(not complaint)}
-    return cats
+def gold_cats(head: Head, level: str, category: str, complaint: bool) -> dict[str, float]:
+    """The training target of one example for one head."""
+    gold = {"level": level, "category": category, "complaint": str(complaint).lower()}
+    return {head.cat(v): float(v == gold[head.target]) for v in head.values}
+
+
+def head_scores(cats: dict[str, float], components: list[str]) -> dict[str, dict[str, float]]:
+    """Per target, the mean over the components voting on it of each value's probability."""
+    scores: dict[str, dict[str, float]] = {}
+    for target, values in TARGETS.items():
+        voting = [c for c in components if target_of(c) == target]
+        scores[target] = {
+            v: round(sum(cats[f"{c}:{v}"] for c in voting) / len(voting), 4) for v in values
+        }
+    return scores
 
 
 class Classifier:
@@ -122,17 +197,27 @@ class Classifier:
         return results
 
     def _decide(self, text: str, cats: dict[str, float], matches: list[ProductMatch]) -> Triage:
-        level_scores = {label: round(cats[label], 4) for label in LEVELS}
-        category_scores = {label: round(cats[label], 4) for label in CATEGORIES}
-        p_complaint = round(cats["complaint"], 4)
-        model_level = max(level_scores, key=level_scores.__getitem__)
-        category = max(category_scores, key=category_scores.__getitem__)
-        level, overrides = apply_floors(model_level, normalize(text), matches)
+        scores = head_scores(cats, self.nlp.pipe_names)
+        model_level = max(scores["level"], key=scores["level"].__getitem__)
+        category = max(scores["category"], key=scores["category"].__getitem__)
+        p_complaint = scores["complaint"]["true"]
+        norm = normalize(text)
+        level, floors = apply_floors(model_level, norm, matches)
+        overrides = list(floors)
+        rules_category = category_from_rules(norm, matches)
+        if (
+            scores["category"][category] < CATEGORY_UNSURE
+            and rules_category.confidence >= RULES_CATEGORY_SURE
+            and rules_category.value != category
+        ):
+            # the model hesitates and the catalog or device words name the product: trust them
+            category = rules_category.value
+            overrides.append("catalog_category")
         product = product_for(category, matches)
         district = self.regions.find_in_text(text)
         sure_of_complaint = max(p_complaint, 1 - p_complaint)
         confidence = round(
-            min(level_scores[model_level], category_scores[category], sure_of_complaint), 4
+            min(scores["level"][model_level], scores["category"][category], sure_of_complaint), 4
         )
         return Triage(
             level=level,
@@ -142,12 +227,8 @@ class Classifier:
             model=product.model if product else None,
             location=self.regions.to_location(district) if district else None,
             confidence=confidence,
-            scores={
-                "level": level_scores,
-                "category": category_scores,
-                "complaint": {"true": p_complaint, "false": round(1 - p_complaint, 4)},
-            },
-            overrides=overrides,
+            scores=scores,
+            overrides=tuple(overrides),
             source=self.source,
             needs_review=confidence < self.review_threshold,
         )

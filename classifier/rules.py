@@ -134,6 +134,13 @@ NOT_URGENT = re.compile(_alt(
 SERVER_TROUBLE = re.compile(_alt(
     "问题", "不正常", "宕", "挂", "连不上", "报错", "故障", "异常", "慢", "停", "断", "失败", "错误"
 ))
+# Alarming words in these contexts are not an incident: the floors do not apply.
+HARMLESS_CONTEXT = re.compile(_alt(
+    "培训", "演练", "预案", "方案", "讲座", "宣传", "防范", "怎么防", "如何防", "模板", "评审",
+    "迁移", "升级", "兼容", "请教", "咨询",
+))
+# An antivirus that quarantined or deleted a harmless file is a nuisance, not a data-loss risk.
+ANTIVIRUS_FALSE_ALARM = re.compile(_alt("报毒", "误报", "误杀", "隔离", "当.{0,4}病毒", "白名单"))
 # A hit right after one of these is denied ("没有卡纸", "不是投诉").
 NEGATION = re.compile("(" + _alt(
     "没有", "没", "不是", "并非", "并不是", "不再", "不会", "已经不", "无意", "不想", "不打算",
@@ -316,7 +323,7 @@ def _level(norm: str, matches: list[ProductMatch]) -> tuple[_Decision, tuple[str
         level = LEVELS[LEVELS.index(level) + 1]
         overrides.append("not_urgent_lowered")
     security = "security_incident" in hits["P1"] or "security_risk" in hits["P2"]
-    level, floored = apply_floors(level, norm, matches, security=security)
+    level, floored = apply_floors(level, norm, matches, security=security)  # rules: broad
     overrides.extend(floored)
 
     pointed = tuple(lv for lv in LEVELS if hits[lv] and lv != level)
@@ -332,8 +339,11 @@ def apply_floors(
     """The floors the taxonomy makes certain, whoever proposed `level` (these rules or a model):
     a security or data-loss risk is never below P2; a named server or database in trouble is
     never a mere question (P4). Returns the level and the codes of the floors that applied."""
+    if _search(HARMLESS_CONTEXT, norm):
+        return level, ()  # a drill, a training, a plan or a consultation: nothing is burning
     if security is None:
         security = _security_risk(norm)
+    security = security and not _search(ANTIVIRUS_FALSE_ALARM, norm)
     applied: list[str] = []
     if security and LEVELS.index(level) > LEVELS.index("P2"):
         level = "P2"
@@ -347,9 +357,14 @@ def apply_floors(
     return level, tuple(applied)
 
 
+_INCIDENT_RULES = tuple(r for r in P1_RULES if r[0] == "security_incident")
+
+
 def _security_risk(norm: str) -> bool:
-    rules = [r for r in P1_RULES + P2_RULES if r[0] in ("security_incident", "security_risk")]
-    return bool(_hits(tuple(rules), norm, []))
+    """An incident named outright (ransomware, leak, intrusion, data lost). The milder risk
+    words (病毒, 误删) also fire in questions and antivirus chatter, so they are evidence for the
+    model, not a certainty."""
+    return bool(_hits(_INCIDENT_RULES, norm, []))
 
 
 def signals(norm: str, matches: list[ProductMatch]) -> list[str]:
@@ -372,6 +387,11 @@ def signals(norm: str, matches: list[ProductMatch]) -> list[str]:
     found += [f"product_{m.category}" for m in matches]
     found += [f"word_{cat}" for cat, rx in CATEGORY_WORDS.items() if rx.search(norm)]
     return found
+
+
+def category_from_rules(norm: str, matches: list[ProductMatch]) -> _Decision:
+    """The category the catalog and device words point at, with the rules' confidence."""
+    return _category(norm, matches)
 
 
 def _category(norm: str, matches: list[ProductMatch]) -> _Decision:

@@ -21,25 +21,25 @@ from spacy.util import compounding, fix_random_seed, minibatch
 from classifier import corpus
 from classifier.catalog import Catalog
 from classifier.features import TriageTokenizer
-from classifier.pipeline import COMPONENTS, CONFIG_DIR, MODEL_DIR, build_nlp, cats_for
+from classifier.pipeline import CONFIG_DIR, HEADS, MODEL_DIR, Head, build_nlp, gold_cats
 
 DEFAULT_SEED = 20261128
-DEFAULT_EPOCHS = 14
 
 
 def _examples(
-    nlp: Language, examples: Sequence[corpus.Example]
+    nlp: Language, examples: Sequence[corpus.Example], heads: Sequence[Head]
 ) -> list[dict[str, SpacyExample]]:
-    """Per report, one spaCy example per component, each with that component's labels only
-    (a text categorizer refuses gold labels that are not its own). They share the tokenized doc."""
+    """Per report, one spaCy example per head, each with that head's labels only (a text
+    categorizer refuses gold labels that are not its own). They share the tokenized doc."""
     prepared = []
     for e in examples:
         doc = nlp.make_doc(e.text)
-        cats = cats_for(e.level, e.category, e.complaint)
         prepared.append(
             {
-                name: SpacyExample.from_dict(doc, {"cats": {k: cats[k] for k in labels}})
-                for name, labels in COMPONENTS.items()
+                head.name: SpacyExample.from_dict(
+                    doc, {"cats": gold_cats(head, e.level, e.category, e.complaint)}
+                )
+                for head in heads
             }
         )
     return prepared
@@ -49,25 +49,28 @@ def train(
     examples: Sequence[corpus.Example],
     *,
     seed: int = DEFAULT_SEED,
-    epochs: int = DEFAULT_EPOCHS,
+    epochs: int | None = None,  # None: each head's own number of passes
     dropout: float = 0.1,
     config_dir: Path = CONFIG_DIR,
     log: bool = True,
+    heads: tuple[Head, ...] = HEADS,
 ) -> Language:
     fix_random_seed(seed)
     rng = random.Random(seed)
-    nlp = build_nlp()
+    nlp = build_nlp(heads)
     tokenizer = nlp.tokenizer
     assert isinstance(tokenizer, TriageTokenizer)
     tokenizer.catalog = Catalog.load(config_dir / "catalog.toml")
-    data = _examples(nlp, examples)
-    optimizer = nlp.initialize()  # labels are set; BOW models need no sample to size themselves
-    for epoch in range(epochs):
+    data = _examples(nlp, examples, heads)
+    names = [head.name for head in heads]
+    optimizer = nlp.initialize()  # labels are set; no model here needs a sample to size itself
+    for epoch in range(max(h.epochs for h in heads) if epochs is None else epochs):
         rng.shuffle(data)
         losses: dict[str, float] = {}
+        training = [h.name for h in heads if epochs is not None or epoch < h.epochs]
         for batch in minibatch(data, size=compounding(8.0, 64.0, 1.3)):
-            for name in COMPONENTS:
-                others = [other for other in COMPONENTS if other != name]
+            for name in training:
+                others = [other for other in names if other != name]
                 nlp.update(
                     [item[name] for item in batch],
                     drop=dropout,
@@ -77,7 +80,7 @@ def train(
                 )
         if log:
             summary = ", ".join(f"{k} {v:.3f}" for k, v in sorted(losses.items()))
-            print(f"epoch {epoch + 1:2d}/{epochs}: loss {summary}", flush=True)
+            print(f"epoch {epoch + 1:2d}: loss {summary}", flush=True)
     return nlp
 
 
@@ -86,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--train", type=Path, default=corpus.CORPUS_DIR / "train.jsonl")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    parser.add_argument("--epochs", type=int, default=None, help="override every head's")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     examples = list(corpus.read(args.train))

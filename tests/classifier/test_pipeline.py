@@ -93,14 +93,25 @@ def test_location_district_vs_county(
 
 
 def test_security_floor_overrides_the_model_and_says_so(model: Classifier) -> None:
-    t = model.triage("我的文件被删了，请问怎么恢复")
-    assert t.level in ("P1", "P2")
-    if t.scores["level"]["P3"] + t.scores["level"]["P4"] > 0.5:
-        assert "security_min_p2" in t.overrides
+    incidents = (
+        "电脑中了勒索病毒，请问怎么处理",
+        "有点小问题，好像数据丢失了",
+        "疑似泄密，请问怎么办",
+    )
+    for text in incidents:
+        t = model.triage(text)
+        assert t.level in ("P1", "P2"), text
+        if max(t.scores["level"], key=t.scores["level"].get) in ("P3", "P4"):
+            assert "security_min_p2" in t.overrides
+
+
+def test_floors_stay_out_of_harmless_contexts(model: Classifier) -> None:
+    for text in ("下周想请你们来讲讲勒索病毒怎么防范", "服务器宕机应急演练方案能发个模板吗"):
+        assert model.triage(text).overrides == (), text
 
 
 def test_named_server_trouble_is_never_p4(model: Classifier) -> None:
-    for text in ("请问服务器有点问题怎么办", "咨询一下数据库报错怎么处理", "服务器故障咨询"):
+    for text in ("请问服务器有点问题怎么办", "数据库报错了怎么处理", "问下服务器宕了怎么弄"):
         t = model.triage(text)
         assert t.level != "P4", text
         if max(t.scores["level"], key=t.scores["level"].get) == "P4":

@@ -7,9 +7,9 @@ import json
 
 from sqlalchemy import select
 
+from tests.server.conftest import Api
 from ticketing.corrections import export_corrections
 from ticketing.orm import Event, TriageCorrection
-from tests.server.conftest import Api
 
 
 async def test_correction_is_applied_kept_and_exported(api: Api) -> None:

@@ -132,22 +132,34 @@ async def create_ticket(request: web.Request) -> web.Response:
             actor=actor.name,
         ),
     )
-    async with desk.sessions() as session:
-        order = await workflow.load_order(session, result.ticket_no, actor)
-        view = queries.ticket_view(order, actor)
-    status = 200 if result.outcome == "duplicate" else 201
-    return web.json_response(
-        view, status=status, headers={"Location": f"/api/v1/tickets/{result.ticket_no}"}
+    return await _ticket_response(
+        desk,
+        result.ticket_no,
+        actor,
+        status=200 if result.outcome == "duplicate" else 201,
+        headers={"Location": f"/api/v1/tickets/{result.ticket_no}"},
     )
+
+
+async def _ticket_response(
+    desk: Desk,
+    ticket_no: str,
+    actor: Actor,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """The ticket as `actor` may see it, read after the change committed."""
+    async with desk.sessions() as session:
+        order = await workflow.load_order(session, ticket_no, actor)
+        view = queries.ticket_view(order, actor)
+    return web.json_response(view, status=status, headers=headers)
 
 
 @routes.get("/api/v1/tickets/{ticket_no}")
 async def get_ticket(request: web.Request) -> web.Response:
-    actor = _actor(request)
-    desk = request.app[DESK]
-    async with desk.sessions() as session:
-        order = await workflow.load_order(session, request.match_info["ticket_no"], actor)
-        return web.json_response(queries.ticket_view(order, actor))
+    return await _ticket_response(request.app[DESK], request.match_info["ticket_no"],
+                                  _actor(request))
 
 
 def _choice(query: Any, name: str, allowed: tuple[str, ...]) -> str | None:
@@ -220,9 +232,7 @@ async def correct_ticket(request: web.Request) -> web.Response:
             raise ApiError(400, "unknown_field", field=name)
     ticket_no = request.match_info["ticket_no"]
     await correct_triage(desk, ticket_no, actor, body)
-    async with desk.sessions() as session:
-        order = await workflow.load_order(session, ticket_no, actor)
-        return web.json_response(queries.ticket_view(order, actor))
+    return await _ticket_response(desk, ticket_no, actor)
 
 
 @routes.post("/api/v1/tickets/{ticket_no}/transitions")
@@ -243,6 +253,4 @@ async def transition(request: web.Request) -> web.Response:
         raise ApiError(403, "forbidden", role=actor.role)
     ticket_no = request.match_info["ticket_no"]
     await workflow.transition(desk, ticket_no, target, actor, body, at=at)
-    async with desk.sessions() as session:
-        order = await workflow.load_order(session, ticket_no, actor)
-        return web.json_response(queries.ticket_view(order, actor))
+    return await _ticket_response(desk, ticket_no, actor)

@@ -91,10 +91,13 @@ async def receive_many(desk: Desk, inbounds: list[Inbound]) -> list[IntakeResult
 
 def receive_many_sync(desk: Desk, inbounds: list[Inbound]) -> list[IntakeResult | Exception]:
     pattern = ticket_no_pattern(desk.prefix)
-    triages = [
-        None if _named_ticket(pattern, i) else desk.classifier.triage(_triage_text(i))
-        for i in inbounds
-    ]
+    # triage in one batch (the pipeline is several times faster per text that way), except for
+    # follow-ups naming a ticket, which usually need none
+    todo = [k for k, i in enumerate(inbounds) if not _named_ticket(pattern, i)]
+    triaged = desk.classifier.triage_many([_triage_text(inbounds[k]) for k in todo])
+    triages: list[Triage | None] = [None] * len(inbounds)
+    for k, triage in zip(todo, triaged, strict=True):
+        triages[k] = triage
     results: list[IntakeResult | Exception] = []
     with desk.writer.connect() as conn, conn.begin() as transaction:
         if len(inbounds) == 1:  # nothing to isolate it from: spare the savepoint

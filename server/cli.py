@@ -8,10 +8,10 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TextIO, TypeVar
 
 import click
 from aiohttp import web
@@ -166,6 +166,17 @@ def token_create(
     click.echo(value)
 
 
+@contextlib.contextmanager
+def _text_output(path: Path | None) -> Iterator[TextIO]:
+    """The file at `path`, or standard output; UTF-8 and no newline translation either way."""
+    if path is None:
+        sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as out:
+        yield out
+
+
 def _since(value: str | None, settings: Settings) -> datetime | None:
     if value is None:
         return None
@@ -191,12 +202,7 @@ def export(config_file: Path | None, fmt: str, since: str | None, output: Path |
 
     async def write(runtime: Runtime) -> int:
         desk = runtime.desk
-        with contextlib.ExitStack() as stack:
-            if output is not None:
-                out: Any = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
-            else:
-                sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
-                out = sys.stdout
+        with _text_output(output) as out:
             async with desk.sessions() as session:
                 return await export_ledger(
                     session, out, fmt, desk.vocabulary, desk.zone, since_at
@@ -251,12 +257,7 @@ def classify(
 
 def _export_corrections(settings: Settings, output: Path | None) -> None:
     async def write(runtime: Runtime) -> int:
-        with contextlib.ExitStack() as stack:
-            if output is not None:
-                out: Any = stack.enter_context(output.open("w", encoding="utf-8"))
-            else:
-                sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
-                out = sys.stdout
+        with _text_output(output) as out:
             async with runtime.desk.sessions() as session:
                 return await export_corrections(session, out, runtime.desk)
 

@@ -8,10 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from classifier.corpus import Example
-from classifier.triage import CATEGORIES, LEVELS
 from ticketing import audit
 from ticketing.desk import Desk
-from ticketing.fields import InvalidField
+from ticketing.fields import InvalidField, check_choice
 from ticketing.orm import TriageCorrection, WorkOrder
 from ticketing.workflow import Actor, load_order
 
@@ -22,15 +21,11 @@ _CORPUS_CHANNEL = {"wechat": "wechat", "email": "email", "phone": "phone", "web"
 
 
 def _check(field: str, value: Any) -> Any:
-    if field == "level" and value in LEVELS:
-        return value
-    if field == "product_category" and value in CATEGORIES:
-        return value
-    if field == "complaint" and isinstance(value, bool):
-        return value
-    allowed = {"level": " / ".join(LEVELS), "product_category": " / ".join(CATEGORIES),
-               "complaint": "true / false"}
-    raise InvalidField(field, "应为 " + allowed[field] + " 之一")
+    if field != "complaint":
+        return check_choice(field, value)
+    if not isinstance(value, bool):
+        raise InvalidField(field, "应为 true / false 之一")
+    return value
 
 
 async def correct_triage(

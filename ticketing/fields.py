@@ -50,6 +50,12 @@ _CHOICES = {
     "product_category": _Choice(CATEGORIES),
     "handling_mode": _Choice(("online", "onsite")),
 }
+
+
+def check_choice(field: str, value: Any) -> Any:
+    """`value` if it is one of the ids `field` allows (level, product_category,
+    handling_mode); else InvalidField naming them."""
+    return _CHOICES[field].check(field, value)
 _TEXT_LIMITS = {
     "org_name": 200,
     "contact_name": 100,
@@ -70,7 +76,7 @@ def clean_intake_fields(fields: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if name in _CHOICES:
-            cleaned[name] = _CHOICES[name].check(name, value)
+            cleaned[name] = check_choice(name, value)
         elif name in _TEXT_LIMITS:
             if not isinstance(value, str) or len(value) > _TEXT_LIMITS[name]:
                 raise InvalidField(name, f"应为不超过 {_TEXT_LIMITS[name]} 字的文本")

@@ -93,7 +93,8 @@ def receive_many_sync(desk: Desk, inbounds: list[Inbound]) -> list[IntakeResult 
     pattern = ticket_no_pattern(desk.prefix)
     # triage in one batch (the pipeline is several times faster per text that way), except for
     # follow-ups naming a ticket, which usually need none
-    todo = [k for k, i in enumerate(inbounds) if not _named_ticket(pattern, i)]
+    named = [_named_ticket(pattern, i) for i in inbounds]
+    todo = [k for k, name in enumerate(named) if name is None]
     triaged = desk.classifier.triage_many([_triage_text(inbounds[k]) for k in todo])
     triages: list[Triage | None] = [None] * len(inbounds)
     for k, triage in zip(todo, triaged, strict=True):
@@ -102,15 +103,15 @@ def receive_many_sync(desk: Desk, inbounds: list[Inbound]) -> list[IntakeResult 
     with desk.writer.connect() as conn, conn.begin() as transaction:
         if len(inbounds) == 1:  # nothing to isolate it from: spare the savepoint
             try:
-                results.append(_receive_one(desk, conn, inbounds[0], triages[0], pattern))
+                results.append(_receive_one(desk, conn, inbounds[0], triages[0], named[0]))
             except (InvalidField, UnknownVendor) as exc:
                 transaction.rollback()
                 return [exc]
         else:
-            for inbound, triage in zip(inbounds, triages, strict=True):
+            for inbound, triage, ticket_no in zip(inbounds, triages, named, strict=True):
                 try:
                     with conn.begin_nested():
-                        results.append(_receive_one(desk, conn, inbound, triage, pattern))
+                        results.append(_receive_one(desk, conn, inbound, triage, ticket_no))
                 except (InvalidField, UnknownVendor) as exc:
                     results.append(exc)
     return results
@@ -130,7 +131,7 @@ def _receive_one(
     conn: Connection,
     inbound: Inbound,
     triage: Triage | None,
-    pattern: re.Pattern[str],
+    named: str | None,
 ) -> IntakeResult:
     if inbound.received_at.tzinfo is None:
         raise InvalidField("reported_at", "时间必须带时区")
@@ -140,7 +141,6 @@ def _receive_one(
     if raw_id is None:
         return _replay(conn, inbound)
     contact = contact_for(conn, inbound.sender, now)
-    named = _named_ticket(pattern, inbound)
     ticket = _attachable(conn, named, contact, inbound) if named else None
     if ticket is not None:
         _append(conn, ticket, inbound, raw_id, now)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing import audit
 from ticketing.desk import Desk
-from ticketing.fields import InvalidField
+from ticketing.fields import check_choice
 from ticketing.lifecycle import Status, parse_status, plan
 from ticketing.orm import WorkOrder
 
@@ -81,8 +81,7 @@ async def transition(
             changes.append(("handling_mode", order.handling_mode, "onsite"))
         mode = supplied.get("handling_mode")
         if to is Status.RESPONDED and mode and mode != order.handling_mode:
-            if mode not in ("online", "onsite"):
-                raise InvalidField("handling_mode", "应为 online / onsite 之一")
+            mode = check_choice("handling_mode", mode)
             changes.append(("handling_mode", order.handling_mode, mode))
         if to is Status.RESOLVED:
             changes.append(("solution", order.solution, supplied["solution"]))

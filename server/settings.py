@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 BUILTIN_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -102,6 +109,51 @@ class LogSettings(_Section):
         return value.upper()
 
 
+class WechatSettings(_Section):
+    """The WeChat Official Account channel; off while `token` is empty."""
+
+    token: str = ""  # the shared signature secret of the account's server settings
+    appid: str = ""
+    secret: str = ""  # AppSecret, for the API (notices, media)
+    aes_key: str = ""  # EncodingAESKey (43 characters), safe mode
+    previous_aes_key: str = ""  # the key before the last change, still accepted for decryption
+    mode: Literal["safe", "plaintext"] = "safe"
+    account_id: str = ""  # 原始ID gh_…; when set, messages addressed elsewhere are refused
+    api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    api_timeout: float = Field(default=10, gt=0, le=60)
+    timestamp_window: int = Field(default=300, ge=10, le=3600)  # seconds
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    reply_deadline: float = Field(default=4.0, gt=0, lt=5)  # WeChat gives up after 5 s
+    follow_up_hours: float = Field(default=24, gt=0)
+    progress_template: str = ""  # template id for notices outside the 48-hour window
+    max_media_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+    @model_validator(mode="after")
+    def _complete(self) -> WechatSettings:
+        if not self.token:
+            return self
+        if not 3 <= len(self.token) <= 32:
+            raise ValueError("token 应为 3–32 个字符 | token must be 3–32 characters")
+        if not self.appid:
+            raise ValueError("启用微信渠道需要 appid | the WeChat channel needs appid")
+        for name in ("aes_key", "previous_aes_key"):
+            key = getattr(self, name)
+            if key and not re.fullmatch(r"[A-Za-z0-9]{43}", key):
+                raise ValueError(
+                    f"{name} 应为 43 位字母数字 | {name} must be 43 letters and digits"
+                )
+        if self.mode == "safe" and not self.aes_key:
+            raise ValueError(
+                "安全模式需要 aes_key（或设 mode = \"plaintext\"）| "
+                "safe mode needs aes_key (or set mode = \"plaintext\")"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -118,6 +170,7 @@ class Settings(BaseSettings):
     classifier: ClassifierSettings = ClassifierSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
+    wechat: WechatSettings = WechatSettings()
 
     @classmethod
     def settings_customise_sources(

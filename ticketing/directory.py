@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketing.db import upsert
 from ticketing.model import Sender
 from ticketing.orm import Contact, Organisation, Vendor
+from ticketing.profile import Profile
 
 
 def normalise_phone(phone: str | None) -> str | None:
@@ -49,6 +50,13 @@ class ContactRef:
     wechat_openid: str | None
     org_name: str | None
     org_district: str | None
+    profile_requested_at: datetime | None = None
+    new_issue_at: datetime | None = None
+
+    @property
+    def profile_complete(self) -> bool:
+        """Unit, name and phone are known: nothing to ask the user."""
+        return bool(self.org_name and self.name and self.phone)
 
 
 @functools.cache
@@ -81,6 +89,8 @@ _MATCHING = (
         Contact.wechat_openid,
         Organisation.name.label("org_name"),
         Organisation.district.label("org_district"),
+        Contact.profile_requested_at,
+        Contact.new_issue_at,
     )
     .outerjoin(Organisation, Organisation.id == Contact.organisation_id)
     .where(
@@ -154,7 +164,7 @@ def contact_for(conn: Connection, sender: Sender, now: datetime) -> ContactRef |
     conn.execute(update(Contact).where(Contact.id == contact.id).values(**fills))
     kept = {k: fills.get(k, getattr(contact, k)) for k in ("name", "phone", "email",
                                                           "wechat_openid")}
-    return ContactRef(id=contact.id, org_name=org_name, org_district=org_district, **kept)
+    return replace(contact, org_name=org_name, org_district=org_district, **kept)
 
 
 @functools.cache
@@ -179,6 +189,46 @@ def _register(
     return ContactRef(
         id=new_id, name=sender.name, org_name=sender.org_name, org_district=org_district, **values
     )
+
+
+def fill_profile(
+    conn: Connection, contact: ContactRef, profile: Profile, now: datetime
+) -> ContactRef:
+    """Put what the user told us (unit, name, phone) on their registry entry.
+
+    A phone number that already belongs to another contact stays with that contact (the
+    tickets still get it); merging two people's entries is for a person to decide.
+    """
+    phone = normalise_phone(profile.phone)
+    taken = phone is not None and conn.execute(
+        select(Contact.id).where(Contact.phone == phone, Contact.id != contact.id)
+    ).first() is not None
+    org_id, org_district = organisation_named(conn, profile.org_name, now)
+    values: dict[str, Any] = {"name": profile.name, "organisation_id": org_id}
+    if not taken:
+        values["phone"] = phone
+    conn.execute(update(Contact).where(Contact.id == contact.id).values(**values))
+    return replace(
+        contact,
+        name=profile.name,
+        phone=values.get("phone", contact.phone),
+        org_name=profile.org_name,
+        org_district=org_district,
+    )
+
+
+def touch_contact(conn: Connection, contact_id: int, now: datetime, **values: Any) -> None:
+    """Note a message from the contact (it opens the channel's reply window), plus `values`."""
+    conn.execute(
+        update(Contact).where(Contact.id == contact_id).values(last_inbound_at=now, **values)
+    )
+
+
+def last_heard_from(conn: Connection, wechat_openid: str) -> datetime | None:
+    """When the WeChat user last wrote to us (their customer-service window opens then)."""
+    return conn.execute(
+        select(Contact.last_inbound_at).where(Contact.wechat_openid == wechat_openid)
+    ).scalar_one_or_none()
 
 
 async def vendor_named(session: AsyncSession, name: str) -> Vendor | None:

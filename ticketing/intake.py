@@ -14,22 +14,24 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from classifier.triage import Triage
 from ticketing.db import upsert
 from ticketing.desk import Desk
-from ticketing.directory import ContactRef, contact_for
+from ticketing.directory import ContactRef, contact_for, fill_profile, touch_contact
 from ticketing.fields import InvalidField, clean_intake_fields
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, IntakeResult, Outcome
+from ticketing.notices import reply_address
 from ticketing.numbering import next_ticket_no, ticket_no_pattern
 from ticketing.orm import (
+    Attachment,
     ConversationMessage,
     Event,
     InboundMessage,
@@ -38,6 +40,7 @@ from ticketing.orm import (
     WorkOrder,
 )
 from ticketing.outbox import Outbound, enqueue
+from ticketing.profile import Profile, parse_profile
 from ticketing.sla import deadlines
 
 # the channels where a person (agent, API client) vouches for the ticket number named
@@ -141,16 +144,147 @@ def _receive_one(
     if raw_id is None:
         return _replay(conn, inbound)
     contact = contact_for(conn, inbound.sender, now)
+    if inbound.conversational:
+        result = _converse(desk, conn, inbound, raw_id, contact, triage, named, now)
+    else:
+        ticket = _attachable(conn, named, contact, inbound) if named else None
+        if ticket is not None:
+            _append(desk, conn, ticket, inbound, raw_id, now)
+            result = _result("appended", ticket)
+        else:
+            triage = triage or desk.classifier.triage(_triage_text(inbound))
+            ticket = _open(desk, conn, inbound, raw_id, triage, fields, contact, named, now)
+            result = _result("created", ticket)
+    conn.execute(
+        _REMEMBER_RESULT,
+        {
+            "raw_id": raw_id,
+            "result": {
+                "outcome": result.outcome,
+                "ticket_no": result.ticket_no,
+                "asks_profile": result.asks_profile,
+            },
+        },
+    )
+    return result
+
+
+def _converse(
+    desk: Desk,
+    conn: Connection,
+    inbound: Inbound,
+    raw_id: int,
+    contact: ContactRef | None,
+    triage: Triage | None,
+    named: str | None,
+    now: datetime,
+) -> IntakeResult:
+    """The dialogue rules of a chat channel, where a user writes many short messages.
+
+    A message joins the ticket it names, or the user's one open ticket of the last
+    `follow_up_window`; "新问题" opens a new ticket instead. A user we know too little about
+    is asked once for unit, name and phone, and the answer fills their entry and tickets.
+    """
+    text = inbound.text.strip()
+    recent_since = now - inbound.follow_up_window
+    if contact is not None:
+        touch_contact(conn, contact.id, now)
     ticket = _attachable(conn, named, contact, inbound) if named else None
+    if ticket is None and contact is not None and _awaits_profile(contact):
+        profile = parse_profile(text)
+        if profile is not None:
+            return _take_profile(conn, contact, profile, inbound, raw_id, now)
+    asks_new = text.startswith(NEW_ISSUE)
+    if asks_new and not text.removeprefix(NEW_ISSUE).strip(" ：:，,。.!！"):
+        if contact is not None:  # a bare "新问题": the next message opens the new ticket
+            touch_contact(conn, contact.id, now, new_issue_at=now)
+        return IntakeResult(outcome="new_issue_prompt")
+    pending_new = contact is not None and contact.new_issue_at is not None and (
+        contact.new_issue_at >= recent_since
+    )
+    if ticket is None and contact is not None and not asks_new and not pending_new:
+        ticket = _single_recent_open(conn, contact.id, recent_since)
     if ticket is not None:
-        _append(conn, ticket, inbound, raw_id, now)
+        _append(desk, conn, ticket, inbound, raw_id, now)
         return _result("appended", ticket)
     triage = triage or desk.classifier.triage(_triage_text(inbound))
-    ticket = _open(desk, conn, inbound, raw_id, triage, fields, contact, named, now)
-    return _result("created", ticket)
+    ticket = _open(desk, conn, inbound, raw_id, triage, {}, contact, named, now)
+    asks = contact is not None and not contact.profile_complete and (
+        contact.profile_requested_at is None
+    )
+    if contact is not None and (asks or pending_new):
+        extra: dict[str, Any] = {"new_issue_at": None}
+        if asks:
+            extra["profile_requested_at"] = now
+        touch_contact(conn, contact.id, now, **extra)
+    return _result("created", ticket, asks_profile=asks)
 
 
-def _result(outcome: Outcome, ticket: _Ticket, first: Outcome | None = None) -> IntakeResult:
+NEW_ISSUE = "新问题"
+
+
+def _awaits_profile(contact: ContactRef) -> bool:
+    return contact.profile_requested_at is not None and not contact.profile_complete
+
+
+def _take_profile(
+    conn: Connection,
+    contact: ContactRef,
+    profile: Profile,
+    inbound: Inbound,
+    raw_id: int,
+    now: datetime,
+) -> IntakeResult:
+    """The answer to our question: fill the contact and their open tickets."""
+    contact = fill_profile(conn, contact, profile, now)
+    rows = conn.execute(
+        select(*_TICKET_COLUMNS)
+        .where(_WO.c.contact_id == contact.id, _WO.c.status != Status.CLOSED.value)
+        .order_by(_WO.c.id.desc())
+    ).all()
+    values = {
+        "org_name": contact.org_name,
+        "contact_name": contact.name,
+        "contact_phone": profile.phone,
+        "updated_at": now,
+    }
+    for row in rows:
+        conn.execute(update(_WO).where(_WO.c.id == row.id).values(**values))
+        conn.execute(
+            _INSERT_EVENT,
+            {
+                "work_order_id": row.id,
+                "actor": inbound.actor,
+                "action": "contact_filled",
+                "data": {"channel": inbound.channel_detail, "inbound_id": raw_id},
+                "at": now,
+            },
+        )
+    if not rows:
+        return IntakeResult(outcome="profiled")
+    latest = _Ticket(**rows[0]._mapping)
+    conn.execute(_INSERT_CONVERSATION, [_inbound_row(latest.id, inbound, raw_id, now)])
+    return _result("profiled", replace(latest, org_name=contact.org_name))
+
+
+def _single_recent_open(conn: Connection, contact_id: int, since: datetime) -> _Ticket | None:
+    """The contact's open ticket touched since `since`, if there is exactly one open."""
+    rows = conn.execute(
+        select(*_TICKET_COLUMNS, _WO.c.updated_at)
+        .where(_WO.c.contact_id == contact_id, _WO.c.status != Status.CLOSED.value)
+        .order_by(_WO.c.updated_at.desc())
+        .limit(2)
+    ).all()
+    if len(rows) != 1 or rows[0].updated_at < since:
+        return None
+    values = dict(rows[0]._mapping)
+    del values["updated_at"]
+    return _Ticket(**values)
+
+
+def _result(
+    outcome: Outcome, ticket: _Ticket, first: Outcome | None = None, asks_profile: bool = False
+) -> IntakeResult:
     return IntakeResult(
         outcome=outcome,
         ticket_no=ticket.ticket_no,
@@ -158,6 +292,7 @@ def _result(outcome: Outcome, ticket: _Ticket, first: Outcome | None = None) -> 
         status=ticket.status,
         respond_due=ticket.respond_due,
         first_outcome=first,
+        asks_profile=asks_profile,
     )
 
 
@@ -197,30 +332,29 @@ def _raw_insert(dialect: str) -> Any:
     )
 
 
+_REMEMBER_RESULT = (
+    update(InboundMessage.__table__)
+    .where(InboundMessage.__table__.c.id == bindparam("raw_id"))
+    .values(result=bindparam("result"))
+)
+
+
 def _replay(conn: Connection, inbound: Inbound) -> IntakeResult:
-    """A redelivery: answer what the first delivery got, write nothing."""
+    """A redelivery: answer what the first delivery got (with the ticket as it is now)."""
     raw = InboundMessage.__table__
-    earlier = _CONVERSATION.alias("earlier")
-    first_in = (
-        select(func.min(earlier.c.id))
-        .where(earlier.c.work_order_id == _WO.c.id, earlier.c.direction == "in")
-        .scalar_subquery()
-    )
-    row = (
-        conn.execute(
-            select(*_TICKET_COLUMNS, (_CONVERSATION.c.id == first_in).label("opened_it"))
-            .select_from(raw)
-            .join(_CONVERSATION, _CONVERSATION.c.inbound_id == raw.c.id)
-            .join(_WO, _WO.c.id == _CONVERSATION.c.work_order_id)
-            .where(
-                raw.c.channel == inbound.channel_detail,
-                raw.c.external_id == inbound.external_id,
-            )
+    stored = conn.execute(
+        select(raw.c.result).where(
+            raw.c.channel == inbound.channel_detail, raw.c.external_id == inbound.external_id
         )
-    ).one()
-    values = dict(row._mapping)
-    first: Outcome = "created" if values.pop("opened_it") else "appended"
-    return _result("duplicate", _Ticket(**values), first=first)
+    ).scalar_one()
+    first: Outcome = stored["outcome"]
+    if stored["ticket_no"] is None:
+        return IntakeResult(outcome="duplicate", first_outcome=first)
+    row = conn.execute(select(*_TICKET_COLUMNS).where(_WO.c.ticket_no == stored["ticket_no"]))
+    return _result(
+        "duplicate", _Ticket(**row.one()._mapping), first=first,
+        asks_profile=stored["asks_profile"],
+    )
 
 
 def _attachable(
@@ -266,10 +400,13 @@ def _inbound_row(ticket_id: int, inbound: Inbound, raw_id: int, now: datetime) -
 
 
 def _append(
-    conn: Connection, ticket: _Ticket, inbound: Inbound, raw_id: int, now: datetime
+    desk: Desk, conn: Connection, ticket: _Ticket, inbound: Inbound, raw_id: int, now: datetime
 ) -> None:
     conn.execute(_INSERT_CONVERSATION, [_inbound_row(ticket.id, inbound, raw_id, now)])
     conn.execute(_TOUCH_TICKET, {"ticket_id": ticket.id, "updated_at": now})
+    if inbound.site_district:
+        _relocate(desk, conn, ticket.id, inbound.site_district, inbound.actor, now)
+    _keep_attachments(conn, ticket.id, inbound, raw_id, now)
     conn.execute(
         _INSERT_EVENT,
         {
@@ -434,6 +571,7 @@ def _open(
             }
         )
     conn.execute(_INSERT_CONVERSATION, conversation)
+    _keep_attachments(conn, ticket_id, inbound, raw_id, now)
     return _Ticket(
         id=ticket_id,
         ticket_no=values["ticket_no"],
@@ -445,15 +583,74 @@ def _open(
     )
 
 
-def _reply_address(contact: ContactRef | None, channel_detail: str) -> tuple[str, str] | None:
-    """Where the acknowledgement goes: back on the channel the user wrote in."""
-    if contact is None:
-        return None
-    if channel_detail == "wechat" and contact.wechat_openid:
-        return "wechat", contact.wechat_openid
-    if channel_detail == "email" and contact.email:
-        return "email", contact.email
-    return None  # phone and API callers get their answer on the spot
+def _relocate(
+    desk: Desk, conn: Connection, ticket_id: int, site: str, actor: str, now: datetime
+) -> None:
+    """The user told us where the problem is (a shared location): set the site, and the
+    arrival and solution deadlines that depend on it (同城/异地)."""
+    district = desk.regions.lookup(site)
+    if district is None:
+        return
+    row = conn.execute(
+        select(_WO.c.site_district, _WO.c.reported_at).where(_WO.c.id == ticket_id)
+    ).one()
+    if row.site_district == district.name:
+        return
+    due = deadlines(desk.sla, row.reported_at, district.same_city)
+    conn.execute(
+        update(_WO)
+        .where(_WO.c.id == ticket_id)
+        .values(
+            site_district=district.name,
+            same_city=district.same_city,
+            arrive_due=due.arrive_due,
+            resolve_due=due.resolve_due,
+        )
+    )
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "work_order_id": ticket_id,
+            "actor": actor,
+            "action": "field_changed",
+            "field": "site_district",
+            "old": row.site_district,
+            "new": district.name,
+            "at": now,
+        },
+    )
+
+
+def _keep_attachments(
+    conn: Connection, ticket_id: int, inbound: Inbound, raw_id: int, now: datetime
+) -> None:
+    """Record the files of the message and queue their download from the channel."""
+    for ref in inbound.attachments:
+        attachment_id = conn.execute(
+            insert(Attachment.__table__).returning(Attachment.__table__.c.id),
+            {
+                "work_order_id": ticket_id,
+                "inbound_id": raw_id,
+                "channel": inbound.channel_detail,
+                "media_ref": ref.media_ref,
+                "filename": ref.filename,
+                "status": "pending",
+                "created_at": now,
+            },
+        ).scalar_one()
+        enqueue(
+            conn,
+            Outbound(
+                dedupe_key=f"fetch:{inbound.channel_detail}:{ref.media_ref}",
+                channel=inbound.channel_detail,
+                recipient=ref.media_ref,
+                kind="fetch_media",
+                body="",
+                payload={"attachment_id": attachment_id, "kind": ref.kind},
+                work_order_id=ticket_id,
+            ),
+            now,
+        )
 
 
 def _acknowledgement(
@@ -463,7 +660,9 @@ def _acknowledgement(
     contact: ContactRef | None,
     inbound: Inbound,
 ) -> Outbound | None:
-    address = _reply_address(contact, inbound.channel_detail)
+    if contact is None or inbound.conversational:  # a chat channel answers in its reply
+        return None
+    address = reply_address(inbound.channel_detail, contact.wechat_openid, contact.email)
     if address is None:
         return None
     channel, recipient = address
@@ -484,6 +683,6 @@ def _acknowledgement(
         kind="ack",
         subject=f"[{ticket_no}] 问题已受理登记",
         body=body,
-        payload={"in_reply_to": inbound.external_id},
+        payload={"in_reply_to": inbound.external_id, "ticket_no": ticket_no},
         work_order_id=ticket_id,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 # 问题反馈渠道 of the standard, and the concrete channel behind it
@@ -46,21 +46,39 @@ class Inbound:
     # they take precedence over the triage
     fields: dict[str, Any] = field(default_factory=dict)
     actor: str = "intake"
+    # files that came with the message, fetched later through the outbox
+    attachments: tuple[AttachmentRef, ...] = ()
+    # conversational channels (WeChat) answer in the HTTP reply itself: no acknowledgement is
+    # queued, and the dialogue rules below apply
+    conversational: bool = False
+    # conversational: a message from a user with one open ticket touched within this window
+    # joins it; a message starting with "新问题" (or following a bare "新问题") opens a new one
+    follow_up_window: timedelta = timedelta(hours=24)
 
     @property
     def channel(self) -> str:
         return WORK_ORDER_CHANNEL[self.channel_detail]
 
 
-Outcome = Literal["created", "appended", "duplicate"]
+@dataclass(frozen=True)
+class AttachmentRef:
+    media_ref: str  # the channel's id for the file (a WeChat media id)
+    kind: str = "image"
+    filename: str | None = None
+
+
+Outcome = Literal["created", "appended", "duplicate", "profiled", "new_issue_prompt"]
 
 
 @dataclass(frozen=True)
 class IntakeResult:
     outcome: Outcome
-    ticket_no: str
-    level: str
-    status: str
-    respond_due: datetime
+    # the ticket the message opened or joined (None only for a bare "新问题" prompt)
+    ticket_no: str | None = None
+    level: str | None = None
+    status: str | None = None
+    respond_due: datetime | None = None
     # for a duplicate: what the first delivery did
     first_outcome: Outcome | None = None
+    # the answer asks the sender for unit, name and phone (once per unknown sender)
+    asks_profile: bool = False

@@ -72,6 +72,12 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    # conversational channels: the customer-service window runs from the last message in
+    last_inbound_at: Mapped[datetime | None]
+    # when we asked for unit, name and phone (asked once), and when the user said "新问题"
+    profile_requested_at: Mapped[datetime | None]
+    new_issue_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 
@@ -178,6 +184,8 @@ class InboundMessage(Base):
     subject: Mapped[str | None] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # what processing it did (outcome, ticket, questions asked), so a redelivery gets the same
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 class ConversationMessage(Base):
     """Every inbound and outbound message of a ticket, in order."""
@@ -279,3 +287,38 @@ __all__ = [
     "Vendor",
     "WorkOrder",
 ]
+
+
+class Attachment(Base):
+    """A file that came with a report (a WeChat picture, a mail attachment).
+
+    The row is written with the report; a channel's media reference (`media_ref`) is fetched
+    afterwards through the outbox, so the bytes may arrive later (`status` pending → stored).
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    media_ref: Mapped[str | None] = mapped_column(String(300))
+    filename: Mapped[str | None] = mapped_column(String(300))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending/stored/failed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    stored_at: Mapped[datetime | None]
+
+
+class ChannelState(Base):
+    """Small shared state of the channels (an API access token, a seen nonce), with expiry;
+    shared by every process on the same database."""
+
+    __tablename__ = "channel_state"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)

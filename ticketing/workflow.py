@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing import audit
+from ticketing import audit, notices
 from ticketing.desk import Desk
 from ticketing.fields import check_choice
 from ticketing.lifecycle import Status, parse_status, plan
-from ticketing.orm import WorkOrder
+from ticketing.notices import progress_notice
+from ticketing.orm import Contact, WorkOrder
 
 
 class TicketNotFound(Exception):
@@ -99,5 +100,9 @@ async def transition(
                 data=supplied if field == "status" else None,
             )
         order.updated_at = now
+        contact = await session.get(Contact, order.contact_id) if order.contact_id else None
+        notice = progress_notice(desk, order, contact, now)
+        if notice is not None:
+            await notices.queue(session, notice, now)
         await uow.commit()
         return order

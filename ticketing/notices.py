@@ -1,0 +1,94 @@
+"""What the user hears about their ticket, and where: progress notices on each lifecycle step.
+
+A notice goes back on the channel the user reported on (WeChat to their openid, e-mail to their
+address); a hotline or API report gets none, as the caller was answered on the spot. It is queued
+in the outbox in the same transaction as the step that causes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing.desk import Desk
+from ticketing.orm import Contact, ConversationMessage, OutboxMessage, WorkOrder
+from ticketing.outbox import Outbound
+
+
+def reply_address(
+    channel_detail: str, wechat_openid: str | None, email: str | None
+) -> tuple[str, str] | None:
+    """(channel, recipient) to answer a user on the channel they wrote in, if it has one."""
+    if channel_detail == "wechat" and wechat_openid:
+        return "wechat", wechat_openid
+    if channel_detail == "email" and email:
+        return "email", email
+    return None  # phone and API callers get their answer on the spot
+
+
+def progress_notice(
+    desk: Desk, order: WorkOrder, contact: Contact | None, now: datetime
+) -> Outbound | None:
+    """The notice for the step `order` has just taken, or None when there is no one to tell."""
+    if contact is None or (order.channel_detail == "wechat" and contact.unsubscribed_at):
+        return None
+    address = reply_address(order.channel_detail, contact.wechat_openid, contact.email)
+    if address is None:
+        return None
+    context = {
+        "ticket_no": order.ticket_no,
+        "status": order.status,
+        "handling_mode": order.handling_mode,
+        "arrive_due": order.arrive_due,
+        "solution": order.solution,
+    }
+    body = desk.templates.render("progress.txt.j2", **context)
+    if not body:
+        return None
+    channel, recipient = address
+    return Outbound(
+        dedupe_key=f"progress:{order.ticket_no}:{order.status}:{now.isoformat()}",
+        channel=channel,
+        recipient=recipient,
+        kind="progress",
+        subject=f"[{order.ticket_no}] 工单进展",
+        body=body,
+        payload={
+            "ticket_no": order.ticket_no,
+            "status": order.status,
+            "summary": desk.templates.render("progress_summary.txt.j2", **context),
+        },
+        work_order_id=order.id,
+    )
+
+
+async def queue(session: AsyncSession, message: Outbound, now: datetime) -> None:
+    """Add `message` to the outbox and to the ticket's conversation (ORM unit of work)."""
+    row = OutboxMessage(
+        dedupe_key=message.dedupe_key,
+        channel=message.channel,
+        recipient=message.recipient,
+        kind=message.kind,
+        subject=message.subject,
+        body=message.body,
+        payload=message.payload,
+        work_order_id=message.work_order_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    session.add(
+        ConversationMessage(
+            work_order_id=message.work_order_id,
+            direction="out",
+            channel=message.channel,
+            author="xcdesk",
+            body=message.body,
+            outbox_id=row.id,
+            created_at=now,
+        )
+    )

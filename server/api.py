@@ -153,6 +153,7 @@ async def _ticket_response(
     async with desk.sessions() as session:
         order = await workflow.load_order(session, ticket_no, actor)
         view = queries.ticket_view(order, actor)
+        view |= await queries.ticket_deliveries(session, order.id)
     return web.json_response(view, status=status, headers=headers)
 
 

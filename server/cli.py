@@ -82,7 +82,7 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     bind_port = settings.http.port if port is None else port
 
     async def run(runtime: Runtime) -> None:
-        runner = web.AppRunner(build_app(runtime.desk), access_log=None)
+        runner = web.AppRunner(build_app(runtime.desk, settings), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, bind_host, bind_port)
         try:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.db import upsert
@@ -229,6 +229,19 @@ def last_heard_from(conn: Connection, wechat_openid: str) -> datetime | None:
     return conn.execute(
         select(Contact.last_inbound_at).where(Contact.wechat_openid == wechat_openid)
     ).scalar_one_or_none()
+
+
+def set_following(engine: Engine, wechat_openid: str, following: bool, now: datetime) -> None:
+    """A WeChat user followed or unfollowed the account. Unfollowing stops notices to them
+    (WeChat would refuse them anyway); their tickets stay, as the record requires."""
+    with engine.begin() as conn:
+        if following:
+            contact_for(conn, Sender(wechat_openid=wechat_openid), now)
+        conn.execute(
+            update(Contact)
+            .where(Contact.wechat_openid == wechat_openid)
+            .values(unsubscribed_at=None if following else now)
+        )
 
 
 async def vendor_named(session: AsyncSession, name: str) -> Vendor | None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 _SEPARATORS = re.compile(r"[+＋,，、;；/|\s]+")
-_PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9}|0\d{2,3}\d{7,8})$")  # once dashes are gone
 _UNIT_WORDS = (
     "局", "厅", "委", "办", "院", "中心", "公司", "学校", "医院", "政府", "街道", "所",
     "队", "站", "馆", "处", "部", "镇", "乡", "村", "社区", "大学", "学院",
@@ -32,7 +32,7 @@ def parse_profile(text: str) -> Profile | None:
     if len(parts) != 3:
         return None
     parts = [p.replace("－", "-") for p in parts]
-    phones = [i for i, p in enumerate(parts) if _PHONE.match(p)]
+    phones = [i for i, p in enumerate(parts) if _PHONE.match(p.replace("-", ""))]
     if len(phones) != 1:
         return None
     phone = parts.pop(phones[0])

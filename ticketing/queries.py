@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketing.attachments import attachments_of
 from ticketing.directory import mask_phone
-from ticketing.orm import SecondaryVendor, Vendor, WorkOrder
+from ticketing.orm import Contact, OutboxMessage, SecondaryVendor, Vendor, WorkOrder
 from ticketing.workflow import Actor
 
 # the order of fields in the API and the ledger: the standard's, then the process's
@@ -128,3 +129,79 @@ async def list_tickets(
         .offset(offset)
     )
     return total or 0, list(rows)
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    """A line of a user's "我的工单": what is open and the next deadline they can expect."""
+
+    ticket_no: str
+    status: str
+    level: str
+    summary: str
+    deadline_label: str | None
+    deadline: datetime | None
+
+
+_OPEN_STATUSES_BEFORE_RESPONSE = frozenset({"received", "accepted"})
+
+
+async def open_tickets_of(session: AsyncSession, wechat_openid: str) -> list[OpenTicket]:
+    rows = await session.execute(
+        select(
+            WorkOrder.ticket_no,
+            WorkOrder.status,
+            WorkOrder.level,
+            WorkOrder.description,
+            WorkOrder.respond_due,
+            WorkOrder.resolve_due,
+        )
+        .join(Contact, Contact.id == WorkOrder.contact_id)
+        .where(Contact.wechat_openid == wechat_openid, WorkOrder.status != "closed")
+        .order_by(WorkOrder.id.desc())
+        .limit(10)
+    )
+    found = []
+    for r in rows:
+        if r.status in _OPEN_STATUSES_BEFORE_RESPONSE:
+            label, due = "答复时限", r.respond_due
+        elif r.status == "resolved":
+            label, due = None, None
+        else:
+            label, due = "解决时限", r.resolve_due
+        summary = " ".join(r.description.split())
+        found.append(
+            OpenTicket(
+                ticket_no=r.ticket_no,
+                status=r.status,
+                level=r.level,
+                summary=summary[:30] + ("…" if len(summary) > 30 else ""),
+                deadline_label=label,
+                deadline=due,
+            )
+        )
+    return found
+
+
+async def ticket_deliveries(session: AsyncSession, work_order_id: int) -> dict[str, Any]:
+    """What went out about a ticket (and whether it arrived) and the files that came with it:
+    a notice WeChat refused for good shows here as `dead` with its reason."""
+    notices = await session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.channel,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+        )
+        .where(OutboxMessage.work_order_id == work_order_id)
+        .order_by(OutboxMessage.id)
+    )
+    files = await attachments_of(session, work_order_id)
+    return {
+        "notices": [as_json(dict(row._mapping)) for row in notices],
+        "attachments": [asdict(f) for f in files],
+    }

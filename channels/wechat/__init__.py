@@ -1,0 +1,1 @@
+"""The WeChat Official Account channel: `webhook` (inbound) and `sender` (outbound)."""

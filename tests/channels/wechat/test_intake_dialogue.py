@@ -4,6 +4,8 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from tests.channels.wechat.conftest import WechatDesk
@@ -70,7 +72,9 @@ async def test_follow_ups_join_the_open_ticket_and_新问题_starts_another(
                 .order_by(ConversationMessage.id)
             )
         )
-    assert bodies == ["打印机卡纸，打不出公文", "型号是奔图M6202", f"{ticket.ticket_no} 换了硒鼓还是卡纸"]
+    assert bodies == [
+        "打印机卡纸，打不出公文", "型号是奔图M6202", f"{ticket.ticket_no} 换了硒鼓还是卡纸"
+    ]
 
 
 async def test_a_bare_新问题_makes_the_next_message_a_new_ticket(service: WechatDesk) -> None:
@@ -82,7 +86,7 @@ async def test_a_bare_新问题_makes_the_next_message_a_new_ticket(service: Wec
     await wechat.text(ALICE, "扫描仪驱动装不上")
     tickets = await service.tickets()
     assert [t.description for t in tickets] == ["电脑蓝屏", "扫描仪驱动装不上"]
-    # and the flag is spent: the next message joins the (now single recent) … no: two are open
+    # the flag is spent; with two tickets open a plain message opens a third
     await wechat.text(ALICE, "扫描仪型号是 FUJITSU fi-7160")
     assert len(await service.tickets()) == 3
 
@@ -151,7 +155,7 @@ async def test_a_location_becomes_the_site(service: WechatDesk) -> None:
     )
     (ticket,) = await service.tickets()
     assert ticket.site_district == "青秀区" and ticket.same_city is True
-    assert ticket.arrive_due == ticket.reported_at + __import__("datetime").timedelta(hours=4)
+    assert ticket.arrive_due == ticket.reported_at + timedelta(hours=4)
 
 
 async def test_a_link_is_a_report(service: WechatDesk) -> None:

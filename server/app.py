@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from channels.wechat.sender import SenderConfig, WechatApi, WechatSender
 from channels.wechat.webhook import WechatConfig, WechatWebhook
@@ -85,3 +86,18 @@ def wechat_sender(s: WechatSettings, desk: Desk, state: ChannelStateStore) -> We
         progress_template=s.progress_template, max_media_bytes=s.max_media_bytes, zone=desk.zone
     )
     return WechatSender(api_client, desk.writer, config, desk.clock)
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """One line per request without the query string: WeChat puts its signature and nonce
+    there, and in plaintext mode a leaked query lets anyone post any body (protocol §3)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %d %.1f ms',
+            request.remote, request.method, request.path, response.status, time * 1000,
+        )
+
+
+def make_runner(app: web.Application) -> web.AppRunner:
+    return web.AppRunner(app, access_log_class=PathOnlyAccessLogger)

@@ -19,7 +19,7 @@ from aiohttp import web
 from classifier import corpus
 from classifier.evaluate import evaluate, format_report
 from classifier.triage import triage_json
-from server.app import build_app
+from server.app import build_app, make_runner
 from server.runtime import DatabaseUnavailable, Runtime, build_classifier, open_runtime
 from server.settings import Settings, SettingsError, load_settings
 from ticketing.access import TokenError, create_token
@@ -82,7 +82,7 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     bind_port = settings.http.port if port is None else port
 
     async def run(runtime: Runtime) -> None:
-        runner = web.AppRunner(build_app(runtime.desk, settings), access_log=None)
+        runner = make_runner(build_app(runtime.desk, settings))
         await runner.setup()
         site = web.TCPSite(runner, bind_host, bind_port)
         try:

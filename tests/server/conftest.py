@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from server.app import build_app
+from server.app import build_app, make_runner
 from ticketing.access import create_token
 from ticketing.desk import Desk
 from ticketing.directory import add_vendor
@@ -47,7 +47,7 @@ async def api(desk: Desk) -> AsyncIterator[Api]:
             "vendor_b": await create_token(uow.session, "vendor", now, vendor="乙公司"),
         }
         await uow.commit()
-    runner = web.AppRunner(build_app(desk))
+    runner = make_runner(build_app(desk))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

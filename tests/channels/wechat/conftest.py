@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from channels.wechat import protocol
-from server.app import DISPATCHER, build_app
+from server.app import DISPATCHER, build_app, make_runner
 from server.settings import Settings, WechatSettings
 from tests.channels.wechat.api_emulator import WechatApiEmulator
 from tests.conftest import Clock
@@ -154,7 +154,7 @@ async def start_service(
     http: aiohttp.ClientSession,
 ) -> tuple[web.AppRunner, WechatDesk]:
     app = build_app(desk, settings, dispatch_in_background=False)
-    runner = web.AppRunner(app)
+    runner = make_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

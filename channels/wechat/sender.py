@@ -43,7 +43,7 @@ CS_MARGIN = timedelta(minutes=5)
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 WINDOW_CLOSED = frozenset({45015, 45047})
 # retrying cannot help: a wrong recipient, template or argument, or a missing permission
-PERMANENT = frozenset({40003, 40008, 40037, 43004, 43101, 47001, 47003, 48001})
+PERMANENT = frozenset({40003, 40007, 40008, 40037, 43004, 43101, 47001, 47003, 48001})
 
 
 class WechatApi(WeChatClient):  # type: ignore[misc]

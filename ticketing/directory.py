@@ -52,6 +52,7 @@ class ContactRef:
     org_district: str | None
     profile_requested_at: datetime | None = None
     new_issue_at: datetime | None = None
+    is_new: bool = False  # registered by this very message: no history to look up
 
     @property
     def profile_complete(self) -> bool:
@@ -187,7 +188,12 @@ def _register(
     if new_id is None:  # registered a moment ago by a concurrent message of the same sender
         return find_contact(conn, sender)
     return ContactRef(
-        id=new_id, name=sender.name, org_name=sender.org_name, org_district=org_district, **values
+        id=new_id,
+        name=sender.name,
+        org_name=sender.org_name,
+        org_district=org_district,
+        is_new=True,
+        **values,
     )
 
 
@@ -217,11 +223,23 @@ def fill_profile(
     )
 
 
+_CONTACTS = Contact.__table__
+
+
+@functools.cache
+def _touch(columns: frozenset[str]) -> Any:
+    # built once per set of columns: building a statement costs more than running it
+    return (
+        update(_CONTACTS)
+        .where(_CONTACTS.c.id == bindparam("contact_id"))
+        .values({c: bindparam(c) for c in ("last_inbound_at", *sorted(columns))})
+    )
+
+
 def touch_contact(conn: Connection, contact_id: int, now: datetime, **values: Any) -> None:
     """Note a message from the contact (it opens the channel's reply window), plus `values`."""
-    conn.execute(
-        update(Contact).where(Contact.id == contact_id).values(last_inbound_at=now, **values)
-    )
+    params = {"contact_id": contact_id, "last_inbound_at": now} | values
+    conn.execute(_touch(frozenset(values)), params)
 
 
 def last_heard_from(conn: Connection, wechat_openid: str) -> datetime | None:

@@ -185,38 +185,35 @@ def _converse(
     `follow_up_window`; "新问题" opens a new ticket instead. A user we know too little about
     is asked once for unit, name and phone, and the answer fills their entry and tickets.
     """
+    if contact is None:  # every chat message has its sender: nothing to converse with
+        raise InvalidField("sender", "缺少发送人")
     text = inbound.text.strip()
     recent_since = now - inbound.follow_up_window
-    if contact is not None:
-        touch_contact(conn, contact.id, now)
     ticket = _attachable(conn, named, contact, inbound) if named else None
-    if ticket is None and contact is not None and _awaits_profile(contact):
+    if ticket is None and _awaits_profile(contact):
         profile = parse_profile(text)
         if profile is not None:
+            touch_contact(conn, contact.id, now)
             return _take_profile(conn, contact, profile, inbound, raw_id, now)
     asks_new = text.startswith(NEW_ISSUE)
     if asks_new and not text.removeprefix(NEW_ISSUE).strip(" ：:，,。.!！"):
-        if contact is not None:  # a bare "新问题": the next message opens the new ticket
-            touch_contact(conn, contact.id, now, new_issue_at=now)
+        # a bare "新问题": the next message opens the new ticket
+        touch_contact(conn, contact.id, now, new_issue_at=now)
         return IntakeResult(outcome="new_issue_prompt")
-    pending_new = contact is not None and contact.new_issue_at is not None and (
-        contact.new_issue_at >= recent_since
-    )
-    if ticket is None and contact is not None and not asks_new and not pending_new:
+    pending_new = contact.new_issue_at is not None and contact.new_issue_at >= recent_since
+    if ticket is None and not asks_new and not pending_new and not contact.is_new:
         ticket = _single_recent_open(conn, contact.id, recent_since)
     if ticket is not None:
+        touch_contact(conn, contact.id, now)
         _append(desk, conn, ticket, inbound, raw_id, now)
         return _result("appended", ticket)
     triage = triage or desk.classifier.triage(_triage_text(inbound))
     ticket = _open(desk, conn, inbound, raw_id, triage, {}, contact, named, now)
-    asks = contact is not None and not contact.profile_complete and (
-        contact.profile_requested_at is None
-    )
-    if contact is not None and (asks or pending_new):
-        extra: dict[str, Any] = {"new_issue_at": None}
-        if asks:
-            extra["profile_requested_at"] = now
-        touch_contact(conn, contact.id, now, **extra)
+    asks = not contact.profile_complete and contact.profile_requested_at is None
+    extra: dict[str, Any] = {"new_issue_at": None} if pending_new else {}
+    if asks:
+        extra["profile_requested_at"] = now
+    touch_contact(conn, contact.id, now, **extra)
     return _result("created", ticket, asks_profile=asks)
 
 
@@ -269,12 +266,7 @@ def _take_profile(
 
 def _single_recent_open(conn: Connection, contact_id: int, since: datetime) -> _Ticket | None:
     """The contact's open ticket touched since `since`, if there is exactly one open."""
-    rows = conn.execute(
-        select(*_TICKET_COLUMNS, _WO.c.updated_at)
-        .where(_WO.c.contact_id == contact_id, _WO.c.status != Status.CLOSED.value)
-        .order_by(_WO.c.updated_at.desc())
-        .limit(2)
-    ).all()
+    rows = conn.execute(_OPEN_OF_CONTACT, {"contact_id": contact_id}).all()
     if len(rows) != 1 or rows[0].updated_at < since:
         return None
     values = dict(rows[0]._mapping)
@@ -304,6 +296,13 @@ _TICKET_COLUMNS = (
     _WO.c.respond_due,
     _WO.c.contact_id,
     _WO.c.org_name,
+)
+
+_OPEN_OF_CONTACT = (
+    select(*_TICKET_COLUMNS, _WO.c.updated_at)
+    .where(_WO.c.contact_id == bindparam("contact_id"), _WO.c.status != Status.CLOSED.value)
+    .order_by(_WO.c.updated_at.desc())
+    .limit(2)
 )
 
 

@@ -43,6 +43,7 @@ class Templates:
             undefined=StrictUndefined,
             autoescape=False,  # plain-text messages; HTML pages use their own environment
             keep_trailing_newline=False,
+            auto_reload=False,  # templates are read once: no stat() on every render
         )
         self._env.filters["localtime"] = self.localtime
         self._env.globals["label"] = vocabulary.label

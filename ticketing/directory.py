@@ -227,19 +227,15 @@ _CONTACTS = Contact.__table__
 
 
 @functools.cache
-def _touch(columns: frozenset[str]) -> Any:
-    # built once per set of columns: building a statement costs more than running it
+def contact_touch(columns: frozenset[str]) -> Any:
+    """UPDATE noting a message from a contact (`last_inbound_at`: it opens the channel's reply
+    window) and setting `columns`; parameters `contact_id`, `last_inbound_at` and the columns.
+    Built once per set of columns: building a statement costs more than running it."""
     return (
         update(_CONTACTS)
         .where(_CONTACTS.c.id == bindparam("contact_id"))
         .values({c: bindparam(c) for c in ("last_inbound_at", *sorted(columns))})
     )
-
-
-def touch_contact(conn: Connection, contact_id: int, now: datetime, **values: Any) -> None:
-    """Note a message from the contact (it opens the channel's reply window), plus `values`."""
-    params = {"contact_id": contact_id, "last_inbound_at": now} | values
-    conn.execute(_touch(frozenset(values)), params)
 
 
 def last_heard_from(conn: Connection, wechat_openid: str) -> datetime | None:

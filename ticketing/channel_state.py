@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy.engine import Connection
 
 from ticketing.db import upsert
 from ticketing.orm import ChannelState
@@ -26,15 +28,6 @@ def _put(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=[_STATE.c.key],
         set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
-    )
-
-
-@functools.cache
-def _add(dialect: str) -> Any:
-    return (
-        upsert(dialect)(_STATE)
-        .on_conflict_do_nothing(index_elements=[_STATE.c.key])
-        .returning(_STATE.c.key)
     )
 
 
@@ -63,21 +56,54 @@ class ChannelStateStore:
         with self._engine.begin() as conn:
             conn.execute(delete(ChannelState).where(ChannelState.key == key))
 
-    def add_once(self, key: str, value: str, ttl: int) -> bool:
-        """Store `key` unless a live entry exists; False means it was seen before (a replay).
-
-        Expired entries are swept on the way, so the table holds one window's worth.
-        """
-        now = self._clock()
+    def claim_nonce(self, guard: ReplayGuard) -> None:
+        """`claim_nonce` in a transaction of its own (for what does not go through intake)."""
         with self._engine.begin() as conn:
-            conn.execute(
+            claim_nonce(conn, guard, self._clock())
+
+    def sweep(self, prefix: str) -> int:
+        """Forget the expired entries under `prefix` (`nonce:`); returns how many."""
+        with self._engine.begin() as conn:
+            return conn.execute(
                 delete(ChannelState).where(
-                    ChannelState.expires_at <= now,
-                    ChannelState.key.like(key.split(":", 1)[0] + ":%"),
+                    ChannelState.expires_at <= self._clock(), ChannelState.key.like(prefix + "%")
                 )
-            )
-            added = conn.execute(
-                _add(conn.dialect.name),
-                {"key": key, "value": value, "expires_at": now + timedelta(seconds=ttl)},
-            ).scalar_one_or_none()
-        return added is not None
+            ).rowcount
+
+
+@dataclass(frozen=True)
+class ReplayGuard:
+    """A request's nonce (`key`) and a digest of its body: the same request may come again
+    (WeChat retrying), another body with the same nonce may not."""
+
+    key: str
+    digest: str
+    ttl: timedelta
+
+
+class NonceReplayed(Exception):
+    def __init__(self) -> None:
+        super().__init__("replayed nonce with another body")
+
+
+@functools.cache
+def _claim(dialect: str) -> Any:
+    stmt = upsert(dialect)(_STATE)
+    return stmt.on_conflict_do_update(
+        index_elements=[_STATE.c.key],
+        set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
+        where=_STATE.c.expires_at <= bindparam("now"),  # only an expired entry is replaced
+    ).returning(_STATE.c.key)
+
+
+def claim_nonce(conn: Connection, guard: ReplayGuard, now: datetime) -> None:
+    """Record the nonce; NonceReplayed if a live entry holds another digest (nothing written).
+
+    One statement when the nonce is new, which is the hot path of plaintext mode.
+    """
+    params = {"key": guard.key, "value": guard.digest, "expires_at": now + guard.ttl, "now": now}
+    if conn.execute(_claim(conn.dialect.name), params).first() is not None:
+        return
+    seen = conn.execute(select(_STATE.c.value).where(_STATE.c.key == guard.key)).scalar_one()
+    if seen != guard.digest:
+        raise NonceReplayed()

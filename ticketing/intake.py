@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from classifier.triage import Triage
+from ticketing.channel_state import NonceReplayed, claim_nonce
 from ticketing.db import upsert
 from ticketing.desk import Desk
 from ticketing.directory import ContactRef, contact_for, contact_touch, fill_profile
@@ -108,8 +109,8 @@ def receive_many_sync(desk: Desk, inbounds: list[Inbound]) -> list[IntakeResult 
     with desk.writer.connect() as conn, conn.begin():
         for inbound, triage, ticket_no in zip(inbounds, triages, named, strict=True):
             try:
-                checked = _check(conn, inbound)  # refusals happen here, before any write
-            except (InvalidField, UnknownVendor) as exc:
+                checked = _check(conn, inbound, desk.clock())  # refusals: before any write
+            except (InvalidField, UnknownVendor, NonceReplayed) as exc:
                 results.append(exc)
                 continue
             results.append(
@@ -127,9 +128,9 @@ class _Checked:
     vendor_ids: dict[str, int]
 
 
-def _check(conn: Connection, inbound: Inbound) -> _Checked:
-    """Everything that can refuse a message, read-only: a refused message writes nothing, so
-    a batch needs no savepoint per message."""
+def _check(conn: Connection, inbound: Inbound, now: datetime) -> _Checked:
+    """Everything that can refuse a message: a refused message writes nothing, so a batch needs
+    no savepoint per message. (The nonce claim, last, is a write only when it succeeds.)"""
     if inbound.received_at.tzinfo is None:
         raise InvalidField("reported_at", "时间必须带时区")
     if inbound.conversational and not inbound.sender.as_dict():
@@ -137,7 +138,10 @@ def _check(conn: Connection, inbound: Inbound) -> _Checked:
     fields = clean_intake_fields(inbound.fields)
     primary = fields.get("primary_vendor")
     names = ([primary] if primary else []) + fields.get("secondary_vendors", [])
-    return _Checked(fields, _vendor_ids(conn, names))
+    checked = _Checked(fields, _vendor_ids(conn, names))
+    if inbound.replay_guard is not None:
+        claim_nonce(conn, inbound.replay_guard, now)
+    return checked
 
 
 @dataclass

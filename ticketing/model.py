@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ticketing.channel_state import ReplayGuard
 
 # 问题反馈渠道 of the standard, and the concrete channel behind it
 WORK_ORDER_CHANNEL: dict[str, str] = {
@@ -54,6 +57,9 @@ class Inbound:
     # conversational: a message from a user with one open ticket touched within this window
     # joins it; a message starting with "新问题" (or following a bare "新问题") opens a new one
     follow_up_window: timedelta = timedelta(hours=24)
+    # a channel whose signature does not cover the body (WeChat plaintext mode) has the
+    # request's nonce claimed in the same transaction: a replay with another body is refused
+    replay_guard: ReplayGuard | None = None
 
     @property
     def channel(self) -> str:

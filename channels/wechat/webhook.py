@@ -27,7 +27,7 @@ from aiohttp import web
 
 from channels.wechat import protocol
 from channels.wechat.protocol import BadRequest, Message, WechatRequestError
-from ticketing.channel_state import ChannelStateStore
+from ticketing.channel_state import ChannelStateStore, NonceReplayed, ReplayGuard
 from ticketing.desk import Desk
 from ticketing.directory import set_following
 from ticketing.model import AttachmentRef, Inbound, IntakeResult, Sender
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Intake = Callable[[Inbound], Awaitable[IntakeResult]]
 MY_TICKETS = "MY_TICKETS"  # the menu key of "我的工单"
+_SWEEP_EVERY = 600.0  # seconds
 
 # what the user sees when a request is refused (WeChat shows its own text; these are for people
 # testing the endpoint by hand)
@@ -75,6 +76,20 @@ class WechatWebhook:
         self._intake = intake
         self._state = state
         self._clock = clock
+        self._swept = 0.0
+        self._background: set[asyncio.Task[int]] = set()
+
+    def _sweep_nonces(self) -> None:
+        """Now and then, forget nonces older than the timestamp window (in the background)."""
+        now = self._clock()
+        if now - self._swept < _SWEEP_EVERY or self._config.safe_mode:
+            return
+        self._swept = now
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self._state.sweep, "nonce:")
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def routes(self, path: str = "/wechat") -> list[web.RouteDef]:
         return [web.get(path, self.verify), web.post(path, self.receive)]
@@ -94,13 +109,16 @@ class WechatWebhook:
 
     async def receive(self, request: web.Request) -> web.Response:
         try:
-            message, raw = await self._read(request)
+            message, raw, guard = await self._read(request)
         except WechatRequestError as exc:
             return _refused(exc)
+        self._sweep_nonces()
         try:
             reply = await asyncio.wait_for(
-                asyncio.shield(self._answer(message, raw)), self._config.reply_deadline
+                asyncio.shield(self._answer(message, raw, guard)), self._config.reply_deadline
             )
+        except NonceReplayed:
+            return _refused(protocol.BadSignature("replayed nonce"))
         except TimeoutError:
             log.warning("wechat: no answer within %.1f s; WeChat will retry",
                         self._config.reply_deadline)
@@ -109,7 +127,9 @@ class WechatWebhook:
             return web.Response(text="success", content_type="text/plain")
         return self._reply(message, reply, request)
 
-    async def _read(self, request: web.Request) -> tuple[Message, bytes]:
+    async def _read(
+        self, request: web.Request
+    ) -> tuple[Message, bytes, ReplayGuard | None]:
         config = self._config
         q = _query(request, "timestamp", "nonce")
         now = self._clock()
@@ -138,22 +158,20 @@ class WechatWebhook:
                 q["nonce"],
             )
             protocol.check_fresh(q["timestamp"], now, config.timestamp_window)
-            await self._check_nonce(q["nonce"], q["timestamp"], body)
             raw = body
         message = protocol.message_from_fields(protocol.parse_xml(raw, config.max_body_bytes))
         if config.account_id and message.to_user != config.account_id:
             raise BadRequest("addressed to another account")
-        return message, raw
-
-    async def _check_nonce(self, nonce: str, timestamp: str, body: bytes) -> None:
-        """Plaintext mode signs only the query: a query seen before may carry only the body it
-        came with (WeChat retrying), never a new one."""
-        digest = hashlib.sha256(body).hexdigest()
-        key = f"nonce:{timestamp}:{nonce}"
-        ttl = 2 * self._config.timestamp_window
-        fresh = await asyncio.to_thread(self._state.add_once, key, digest, ttl)
-        if not fresh and await asyncio.to_thread(self._state.get, key) != digest:
-            raise protocol.BadSignature("replayed nonce")
+        guard = None
+        if not encrypted:
+            # plaintext mode signs only the query: a query seen before may come again with the
+            # body it came with (WeChat retrying), never with another one
+            guard = ReplayGuard(
+                key=f"nonce:{q['timestamp']}:{q['nonce']}",
+                digest=hashlib.sha256(body).hexdigest(),
+                ttl=timedelta(seconds=2 * config.timestamp_window),
+            )
+        return message, raw, guard
 
     def _reply(self, message: Message, content: str, request: web.Request) -> web.Response:
         now = int(self._clock())
@@ -167,12 +185,16 @@ class WechatWebhook:
 
     # -- what to answer ---------------------------------------------------------------------
 
-    async def _answer(self, message: Message, raw: bytes) -> str | None:
+    async def _answer(
+        self, message: Message, raw: bytes, guard: ReplayGuard | None
+    ) -> str | None:
         """The passive reply text for `message`, or None to answer "success"."""
         kind = message.msg_type
         if kind == "event":
+            if guard is not None:
+                await asyncio.to_thread(self._state.claim_nonce, guard)
             return await self._event(message)
-        inbound = self._inbound(message, raw)
+        inbound = self._inbound(message, raw, guard)
         if inbound is None:
             return self._desk.templates.render("wechat_unsupported.txt.j2")
         result = await self._intake(inbound)
@@ -186,7 +208,9 @@ class WechatWebhook:
             asks_profile=result.asks_profile,
         )
 
-    def _inbound(self, message: Message, raw: bytes) -> Inbound | None:
+    def _inbound(
+        self, message: Message, raw: bytes, guard: ReplayGuard | None
+    ) -> Inbound | None:
         kind = message.msg_type
         attachments: tuple[AttachmentRef, ...] = ()
         site = None
@@ -224,6 +248,7 @@ class WechatWebhook:
             attachments=attachments,
             conversational=True,
             follow_up_window=self._config.follow_up,
+            replay_guard=guard,
         )
 
     def _sent_at(self, message: Message) -> datetime:

@@ -142,7 +142,9 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float 
     raise RuntimeError("server did not start")
 
 
-def start_service(port: int, database: str, safe: bool) -> subprocess.Popen[bytes]:
+def start_service(
+    port: int, database: str, safe: bool, workers: int
+) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "XCDESK_DATABASE_URL": database,
         "XCDESK_LOG_LEVEL": "WARNING",
@@ -155,7 +157,8 @@ def start_service(port: int, database: str, safe: bool) -> subprocess.Popen[byte
         "XCDESK_WECHAT_API_BASE": "http://127.0.0.1:9/cgi-bin/",  # no notices are sent here
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port)], env=env
+        [sys.executable, "-m", "server", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
     )
 
 
@@ -200,11 +203,12 @@ def summary(name: str, elapsed: float, latencies: list[float], good: int, n: int
     return Run(name, n / elapsed, p(0.50), p(0.99), good == n, f"{good}/{n} answered")
 
 
-async def measure_service(safe: bool, n: int, warmup: int, concurrency: int, workdir: Path,
-                          round_no: int) -> Run:
+async def measure_service(safe: bool, workers: int, n: int, warmup: int, concurrency: int,
+                          workdir: Path, round_no: int) -> Run:
     port = free_port()
-    database = f"sqlite:///{workdir}/bench-{'aes' if safe else 'plain'}-{round_no}.db"
-    process = start_service(port, database, safe)
+    name = f"{'aes' if safe else 'plaintext'} ×{workers}"
+    database = f"sqlite:///{workdir}/bench-{'aes' if safe else 'plain'}-{workers}-{round_no}.db"
+    process = start_service(port, database, safe, workers)
     url = f"http://127.0.0.1:{port}/wechat"
     try:
         await wait_ready(f"http://127.0.0.1:{port}/healthz", process)
@@ -213,7 +217,7 @@ async def measure_service(safe: bool, n: int, warmup: int, concurrency: int, wor
         elapsed, latencies, good = await load(url, requests, concurrency)
     finally:
         stop(process)
-    run = summary("aes" if safe else "plaintext", elapsed, latencies, good, n)
+    run = summary(name, elapsed, latencies, good, n)
     kept = stored(database) - warmup
     if kept != n:
         return Run(run.name, run.rate, run.p50_ms, run.p99_ms, False, f"stored {kept}/{n}")
@@ -239,36 +243,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--workers", default="1,2", help="server processes to measure, comma-separated"
+    )
     parser.add_argument("--bare-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_server is not None:
         bare_server(args.bare_server)
         return 0
     failed = False
-    results: dict[str, list[Run]] = {"bare": [], "plaintext": [], "aes": []}
+    counts = [int(w) for w in args.workers.split(",")]
+    results: dict[str, list[Run]] = {"bare": []}
     with tempfile.TemporaryDirectory(prefix="xcdesk-bench-") as tmp:
         for r in range(args.rounds):
             bare = asyncio.run(measure_bare(args.requests, args.warmup, args.concurrency))
             results["bare"].append(bare)
             for safe in (False, True):
-                run = asyncio.run(
-                    measure_service(safe, args.requests, args.warmup, args.concurrency,
-                                    Path(tmp), r)
-                )
-                results[run.name].append(run)
-                failed |= not run.ok
-                print(
-                    f"round {r + 1}: {run.name:<9} {run.rate:7.0f} req/s  p50 {run.p50_ms:6.1f} ms"
-                    f"  p99 {run.p99_ms:6.1f} ms  ({run.note}; bare {bare.rate:.0f} req/s)",
-                    flush=True,
-                )
+                for workers in counts:
+                    run = asyncio.run(
+                        measure_service(safe, workers, args.requests, args.warmup,
+                                        args.concurrency, Path(tmp), r)
+                    )
+                    results.setdefault(run.name, []).append(run)
+                    failed |= not run.ok
+                    print(
+                        f"round {r + 1}: {run.name:<13} {run.rate:7.0f} req/s"
+                        f"  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms"
+                        f"  ({run.note}; bare {bare.rate:.0f} req/s)",
+                        flush=True,
+                    )
     print(f"\n{args.requests} requests per run, {args.concurrency} concurrent senders, "
           f"median of {args.rounds} rounds\n")
-    print(f"{'handler':<12}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}")
+    print(f"{'handler':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}")
     for name, runs in results.items():
         ratios = [run.rate / bare.rate for run, bare in zip(runs, results["bare"], strict=True)]
         print(
-            f"{name:<12}{statistics.median(r.rate for r in runs):>8.0f}"
+            f"{name:<16}{statistics.median(r.rate for r in runs):>8.0f}"
             f"{statistics.median(r.p50_ms for r in runs):>9.1f}"
             f"{statistics.median(r.p99_ms for r in runs):>9.1f}"
             f"{statistics.median(ratios):>9.2f}"

@@ -159,6 +159,11 @@ class Catalog:
         for word in self._stem_of:
             index.setdefault(word, [])  # bare maker names take part in longest-wins
         self._index: dict[str, tuple[Product, ...]] = {k: tuple(v) for k, v in index.items()}
+        # aliases by first character: a text is searched only for those that can start in it
+        self._aliases = list(self._index)
+        self._by_first: dict[str, list[int]] = {}
+        for i, alias in enumerate(self._aliases):
+            self._by_first.setdefault(alias[0], []).append(i)
         self._display: dict[str, str] = {
             normalize(a): a for p in self.products for a in p.aliases
         }
@@ -201,7 +206,8 @@ class Catalog:
         """Products named in `text`, in order of appearance, overlaps resolved longest-first."""
         norm = normalize(text)
         found: list[tuple[int, int, str]] = []
-        for alias in self._index:
+        candidates = sorted(i for ch in set(norm) for i in self._by_first.get(ch, ()))
+        for alias in (self._aliases[i] for i in candidates):
             start = norm.find(alias)
             while start != -1:
                 end = start + len(alias)

@@ -101,6 +101,14 @@ class Regions:
         self._short: dict[str, tuple[District, ...]] = {
             s: tuple(sorted(ds, key=lambda d: d.code)) for s, ds in shorts.items()
         }
+        # every name free text is searched for, and by first character, so a text is searched
+        # only for the names that can start in it (a fifth of the time, same hits, same order)
+        self._names: list[tuple[str, tuple[District, ...], bool]] = [
+            (n, (d,), True) for n, d in self._full.items()
+        ] + [(s, ds, False) for s, ds in self._short.items()]
+        self._names_by_first: dict[str, list[int]] = {}
+        for i, (name, _, _) in enumerate(self._names):
+            self._names_by_first.setdefault(name[0], []).append(i)
 
     @classmethod
     def load(cls, path: Path) -> Regions:
@@ -227,11 +235,10 @@ class Regions:
             return any(s <= start and end <= e and (s, e) != (start, end) for _, s, e in cities)
 
         hits: list[_Hit] = []
-        names: list[tuple[str, tuple[District, ...], bool]] = [
-            (n, (d,), True) for n, d in self._full.items()
-        ]
-        names += [(s, ds, False) for s, ds in self._short.items()]
-        for name, options, full in names:
+        candidates = sorted(
+            i for ch in set(text) for i in self._names_by_first.get(ch, ())
+        )
+        for name, options, full in (self._names[i] for i in candidates):
             for start in _find_all(text, name):
                 end = start + len(name)
                 if inside_city(start, end):

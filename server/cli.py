@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import multiprocessing
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, datetime, time
@@ -72,7 +74,12 @@ def main() -> None:
 @config_option
 @click.option("--host", default=None, help="Override http.host.")
 @click.option("--port", type=int, default=None, help="Override http.port (0 picks a free port).")
-def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Override http.workers."
+)
+def serve(
+    config_file: Path | None, host: str | None, port: int | None, workers: int | None
+) -> None:
     """Bring the schema up to date and run the service until SIGINT/SIGTERM."""
     settings = _settings(config_file)
     logging.basicConfig(
@@ -80,23 +87,72 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     )
     bind_host = host or settings.http.host
     bind_port = settings.http.port if port is None else port
+    workers = workers or settings.http.workers
+    if workers == 1:
+        _serve(settings, bind_host, bind_port, migrate=True, reuse_port=False)
+        return
+    # several processes on one port (SO_REUSEPORT; the kernel spreads the connections), one
+    # database: the schema is brought up to date once, here, before they start
+    _run(settings, _nothing, migrate=True)
+    if bind_port == 0:
+        bind_port = _free_port(bind_host)
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=_serve_worker, args=(config_file, bind_host, bind_port), daemon=False
+        )
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
 
+    def forward(signum: int, _frame: object) -> None:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    for process in processes:
+        process.join()
+    sys.exit(max(p.exitcode or 0 for p in processes))
+
+
+async def _nothing(_: Runtime) -> None:
+    return None
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve_worker(config_file: Path | None, host: str, port: int) -> None:
+    settings = _settings(config_file)
+    logging.basicConfig(
+        level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    _serve(settings, host, port, migrate=False, reuse_port=True)
+
+
+def _serve(settings: Settings, host: str, port: int, *, migrate: bool, reuse_port: bool) -> None:
     async def run(runtime: Runtime) -> None:
         runner = make_runner(build_app(runtime.desk, settings))
         await runner.setup()
-        site = web.TCPSite(runner, bind_host, bind_port)
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         try:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
             click.echo(
-                f"无法监听 {bind_host}:{bind_port}（XCDESK_HTTP_PORT）：{exc.strerror} | "
-                f"cannot listen on {bind_host}:{bind_port} (XCDESK_HTTP_PORT): {exc.strerror}",
+                f"无法监听 {host}:{port}（XCDESK_HTTP_PORT）：{exc.strerror} | "
+                f"cannot listen on {host}:{port} (XCDESK_HTTP_PORT): {exc.strerror}",
                 err=True,
             )
             sys.exit(2)
         actual_port = runner.addresses[0][1]
-        shown_host = f"[{bind_host}]" if ":" in bind_host else bind_host
+        shown_host = f"[{host}]" if ":" in host else host
         click.echo(f"xcdesk 已启动 | serving on http://{shown_host}:{actual_port}", err=False)
         sys.stdout.flush()
         stop = asyncio.Event()
@@ -106,7 +162,7 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
         await stop.wait()
         await runner.cleanup()
 
-    _run(settings, run, migrate=True)
+    _run(settings, run, migrate=migrate)
 
 
 @main.command()

@@ -55,6 +55,7 @@ class DatabaseSettings(_Section):
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)  # processes sharing the port
 
 
 class TicketingSettings(_Section):

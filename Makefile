@@ -29,10 +29,12 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-## bench: intake throughput against a bare insert; classifier speed against TF-IDF
+## bench: intake throughput against a bare insert; classifier speed against TF-IDF; WeChat
+## webhook requests/s and latency against a bare aiohttp handler
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.classifier
+	$(BIN)/python -m bench.wechat
 
 ## model: retrain the shipped triage pipeline from classifier/corpus/train.jsonl (fixed seed)
 model: $(STAMP)

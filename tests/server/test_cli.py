@@ -134,3 +134,58 @@ def test_classify_needs_exactly_one_mode(tmp_path: Path) -> None:
                    env={"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"})
     assert empty.returncode == 0 and "已导出 0 条更正" in empty.stderr
     assert (tmp_path / "c.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize(
+    "env,says",
+    [
+        ({"XCDESK_WECHAT_TOKEN": "tok123", "XCDESK_WECHAT_APPID": "wx1"}, "aes_key"),
+        ({"XCDESK_WECHAT_TOKEN": "tok123"}, "appid"),
+        (
+            {"XCDESK_WECHAT_TOKEN": "tok123", "XCDESK_WECHAT_APPID": "wx1",
+             "XCDESK_WECHAT_AES_KEY": "too-short"},
+            "43",
+        ),
+        ({"XCDESK_WECHAT_MODE": "open"}, "XCDESK_WECHAT_MODE"),
+    ],
+)
+def test_an_incomplete_wechat_setup_stops_with_one_clear_line(
+    env: dict[str, str], says: str
+) -> None:
+    result = xcdesk("migrate", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "Traceback" not in result.stderr
+
+
+def test_serve_with_workers_and_wechat(tmp_path: Path) -> None:
+    """Two processes on one port, one database, the WeChat webhook on: both answer, and
+    SIGTERM stops them all."""
+    import socket
+
+    from channels.wechat import protocol
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "XCDESK_HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1",
+           "XCDESK_WECHAT_TOKEN": "tok123", "XCDESK_WECHAT_APPID": "wx1",
+           "XCDESK_WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--workers", "2"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        started = [proc.stdout.readline() for _ in range(2)]  # type: ignore[union-attr]
+        assert all("serving on" in line for line in started), started
+        q = {"timestamp": "1714036504", "nonce": "1514711492", "echostr": "hello"}
+        q["signature"] = protocol.signature("tok123", q["timestamp"], q["nonce"])
+        url = f"http://127.0.0.1:{port}/wechat?" + "&".join(f"{k}={v}" for k, v in q.items())
+        for _ in range(6):  # connections land on either process
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                assert resp.read() == b"hello"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0

@@ -331,3 +331,26 @@ def _export_corrections(settings: Settings, output: Path | None) -> None:
 
     count = _run(settings, write, migrate=True)
     click.echo(f"已导出 {count} 条更正 | exported {count} corrected reports", err=True)
+
+
+@main.command("parse-mail")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def parse_mail_command(files: tuple[Path, ...]) -> None:
+    """Print what the e-mail parser makes of each raw message, one JSON line per file."""
+    from channels.email.parse import MailRefused, parse_mail
+
+    failed = False
+    for path in files:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            click.echo(f"无法读取 {path}：{exc.strerror} | cannot read {path}", err=True)
+            failed = True
+            continue
+        try:
+            summary: dict[str, object] = {"file": str(path)} | parse_mail(raw).summary()
+        except MailRefused as exc:
+            summary = {"file": str(path), "refused": exc.reason}
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    if failed:
+        sys.exit(2)

@@ -50,3 +50,14 @@ def _unit_first(a: str, b: str) -> tuple[str, str]:
     if unit_like(b) and not unit_like(a):
         return b, a
     return a, b
+
+
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![\d])(?:\+?86[-\s]?)?(1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}|0\d{2,3}[-\s]?\d{7,8})(?![\d])"
+)
+
+
+def phone_in(text: str) -> str | None:
+    """The first phone number (mobile or landline with area code) written in `text`."""
+    match = _PHONE_IN_TEXT.search(text)
+    return match.group(1) if match else None

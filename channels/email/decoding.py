@@ -1,0 +1,102 @@
+"""Turning the bytes of Chinese mail into text: charsets, encoded headers, raw 8-bit headers.
+
+Mail labelled GB2312 or GBK is decoded as GB18030, of which both are subsets (clients label
+GB18030 text as GB2312 all the time). A label Python does not know, a missing label, or a label
+the bytes contradict does not lose the text: the bytes are tried as UTF-8, then GB18030, then
+Big5, and a problem is recorded saying what was done.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from email.header import decode_header
+
+# labels whose text is really GB18030 (a superset of them all)
+_GB_LABELS = frozenset(
+    {"gb2312", "gbk", "x-gbk", "iso-gb2312", "cp936", "euc-cn", "gb_2312-80", "csgb2312", "ms936",
+     "x-euc-cn", "chinese", "gb2312-80", "hz-gb-2312"}
+)  # fmt: skip
+_FALLBACKS = ("utf-8", "gb18030", "big5")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def codec_for(label: str | None) -> str | None:
+    """The Python codec to use for a charset label, or None when Python knows no such label."""
+    if not label:
+        return None
+    name = label.strip().strip('"').lower()
+    if name in _GB_LABELS or name.startswith("gb"):
+        return "gb18030"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, label: str | None, problems: list[str], what: str) -> str:
+    """Text of `data` labelled `label`; what had to be guessed goes into `problems`."""
+    codec = codec_for(label)
+    if label and codec is None:
+        problems.append(f"unknown charset {label!r} in {what}")
+    elif not label and not data.isascii():
+        problems.append(f"no charset declared for 8-bit {what}")
+    if codec is not None:
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            if label:
+                problems.append(f"charset label {label!r} does not fit the bytes of {what}")
+    for candidate in _FALLBACKS:
+        if candidate == codec:
+            continue
+        try:
+            text = data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        if label or not data.isascii():
+            problems.append(f"{what} decoded as {candidate}")
+        return text
+    problems.append(f"{what} has undecodable bytes, replaced")
+    return data.decode(codec or "gb18030", errors="replace")
+
+
+def decode_header_value(raw: str, problems: list[str], name: str) -> str:
+    """A header as a person reads it, on one line.
+
+    Handles RFC 2047 words in any charset (GB2312/GBK as GB18030), raw 8-bit bytes sent without
+    encoding (the parser hands them over as surrogate escapes) and folding. Line breaks that
+    appear only after decoding (an encoded CR LF: a header injection attempt) are removed.
+    """
+    unfolded = re.sub(r"\r?\n[ \t]*", " ", raw)
+    if any("\udc80" <= ch <= "\udcff" for ch in unfolded):
+        data = unfolded.encode("ascii", "surrogateescape")
+        problems.append(f"raw 8-bit bytes in the {name} header")
+        unfolded = decode_bytes(data, None, [], f"{name} header")
+    text = _decode_words(unfolded, problems, name) if "=?" in unfolded else unfolded
+    if "\r" in text or "\n" in text:
+        problems.append(f"line break inside the {name} header removed (header injection?)")
+        text = re.sub(r"[\r\n]+", " ", text)
+    return _CONTROL.sub("", text).strip()
+
+
+def _decode_words(value: str, problems: list[str], name: str) -> str:
+    try:
+        parts = decode_header(value)
+    except Exception:  # a malformed encoded word: keep the header as it came
+        problems.append(f"malformed encoded word in the {name} header")
+        return value
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            out.append(chunk)
+        else:
+            out.append(decode_bytes(chunk, charset, problems, f"{name} header"))
+    # decode_header drops the space between an encoded word and plain text only when RFC 2047
+    # says so; nothing else to repair here
+    return "".join(out)
+
+
+def has_encoded_words(value: str) -> bool:
+    return bool(_ENCODED_WORD.search(value))

@@ -8,11 +8,15 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from channels.email.inbound import MailIntakeConfig
+from channels.email.parse import MailLimits
+from channels.email.sender import EmailSender, SmarthostConfig
+from channels.email.smtp import SmtpConfig, SmtpIntake
 from channels.wechat.sender import SenderConfig, WechatApi, WechatSender
 from channels.wechat.webhook import WechatConfig, WechatWebhook
 from server import api
 from server.errors import TEMPLATES, VOCABULARY, error_middleware
-from server.settings import Settings, WechatSettings
+from server.settings import EmailSettings, Settings, WechatSettings
 from ticketing.channel_state import ChannelStateStore
 from ticketing.desk import Desk
 from ticketing.dispatch import Deliver, OutboxDispatcher
@@ -46,6 +50,13 @@ def build_app(
         )
         app.add_routes(webhook.routes())
         senders["wechat"] = wechat_sender(settings.wechat, desk, state).deliver
+    smtp: SmtpIntake | None = None
+    mail = settings.email
+    if mail.enabled:
+        if mail.smarthost:
+            senders["email"] = email_sender(mail, desk).deliver
+        if mail.smtp_port:
+            smtp = SmtpIntake(smtp_config(mail), committer.receive, desk.clock)
     dispatcher = OutboxDispatcher(desk, senders)
     app[DISPATCHER] = dispatcher
 
@@ -53,8 +64,12 @@ def build_app(
         await committer.start()
         if dispatch_in_background:
             await dispatcher.start()
+        if smtp is not None:
+            await smtp.start(mail.smtp_host, mail.smtp_port)
 
     async def stop_workers(_: web.Application) -> None:
+        if smtp is not None:
+            await smtp.stop()
         await dispatcher.stop()
         await committer.stop()
 
@@ -64,6 +79,37 @@ def build_app(
     app[VOCABULARY] = desk.vocabulary
     app.add_routes(api.routes)
     return app
+
+
+def mail_limits(s: EmailSettings) -> MailLimits:
+    return MailLimits(
+        max_attachments=s.max_attachments,
+        max_attachment_bytes=s.max_attachment_bytes,
+        max_message_bytes=s.max_message_bytes,
+    )
+
+
+def smtp_config(s: EmailSettings) -> SmtpConfig:
+    return SmtpConfig(
+        addresses=s.address_list,
+        limits=mail_limits(s),
+        intake=MailIntakeConfig(new_tickets_per_hour=s.new_tickets_per_hour),
+    )
+
+
+def email_sender(s: EmailSettings, desk: Desk) -> EmailSender:
+    host, port = s.smarthost.rsplit(":", 1)
+    config = SmarthostConfig(
+        host=host,
+        port=int(port),
+        from_address=s.address_list[0],
+        from_name=s.from_name,
+        message_id_domain=s.message_id_domain,
+        starttls=s.smarthost_starttls,
+        user=s.smarthost_user,
+        password=s.smarthost_password,
+    )
+    return EmailSender(config, desk.clock)
 
 
 def wechat_config(s: WechatSettings) -> WechatConfig:

@@ -155,6 +155,51 @@ class WechatSettings(_Section):
         return self
 
 
+class EmailSettings(_Section):
+    """The e-mail channel; off while `addresses` is empty."""
+
+    addresses: str = ""  # our service addresses, comma-separated (SMTP accepts mail for these)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535)  # 0: no SMTP intake
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_attachments: int = Field(default=20, ge=0)
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    new_tickets_per_hour: int = Field(default=10, ge=1)  # per sender; more join their last
+    smarthost: str = ""  # host:port for outgoing mail; empty: mail waits in the outbox
+    smarthost_starttls: bool = False
+    smarthost_user: str = ""
+    smarthost_password: str = ""
+    from_name: str = "信创产品服务台"
+    message_id_domain: str = "xcdesk.local"
+    # mailboxes to fetch from: imap://user:password@host:port/INBOX (imaps:// for TLS),
+    # comma-separated
+    imap: str = ""
+    imap_poll_seconds: float = Field(default=30, gt=0)
+
+    @property
+    def address_list(self) -> tuple[str, ...]:
+        return tuple(a.strip().lower() for a in self.addresses.split(",") if a.strip())
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.address_list)
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses_shape(cls, value: str) -> str:
+        for address in (a.strip() for a in value.split(",") if a.strip()):
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"{address!r} 不是邮件地址 | {address!r} is not an address")
+        return value
+
+    @field_validator("smarthost")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[^:\s]+:\d{1,5}", value):
+            raise ValueError("应为 主机:端口 | must be host:port")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -172,6 +217,7 @@ class Settings(BaseSettings):
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
     wechat: WechatSettings = WechatSettings()
+    email: EmailSettings = EmailSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -238,6 +238,15 @@ def contact_touch(columns: frozenset[str]) -> Any:
     )
 
 
+def mark_undeliverable(conn: Connection, email: str, now: datetime) -> None:
+    """Mail to `email` bounced: stop sending to it (notices check this)."""
+    conn.execute(
+        update(_CONTACTS)
+        .where(_CONTACTS.c.email == email.lower(), _CONTACTS.c.email_undeliverable_at.is_(None))
+        .values(email_undeliverable_at=now)
+    )
+
+
 def last_heard_from(conn: Connection, wechat_openid: str) -> datetime | None:
     """When the WeChat user last wrote to us (their customer-service window opens then)."""
     return conn.execute(

@@ -16,17 +16,23 @@ import functools
 import re
 from dataclasses import asdict, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from classifier.triage import Triage
 from ticketing.channel_state import NonceReplayed, claim_nonce
 from ticketing.db import upsert
 from ticketing.desk import Desk
-from ticketing.directory import ContactRef, contact_for, contact_touch, fill_profile
+from ticketing.directory import (
+    ContactRef,
+    contact_for,
+    contact_touch,
+    fill_profile,
+    mark_undeliverable,
+)
 from ticketing.fields import InvalidField, clean_intake_fields
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, IntakeResult, Outcome
@@ -183,7 +189,7 @@ def _triage_text(inbound: Inbound) -> str:
 
 
 def _named_ticket(pattern: re.Pattern[str], inbound: Inbound) -> str | None:
-    match = pattern.search(_triage_text(inbound))
+    match = pattern.search(_triage_text(inbound)) or pattern.search(" ".join(inbound.thread_refs))
     return match.group(0).upper() if match else None
 
 
@@ -204,6 +210,15 @@ def _receive_one(
     if inbound.conversational:
         assert contact is not None  # _check made sure the message has a sender
         result = _converse(desk, conn, inbound, raw_id, contact, triage, named, now, deferred)
+    elif inbound.automatic:
+        result = _machine_mail(desk, conn, inbound, raw_id, contact, named, now, deferred)
+    elif (storm := _storm_ticket(conn, inbound, contact, now)) is not None:
+        _append(desk, conn, storm, inbound, raw_id, now, deferred)
+        deferred.event(
+            work_order_id=storm.id, actor=inbound.actor, action="throttled",
+            data={"channel": inbound.channel_detail, "inbound_id": raw_id}, at=now,
+        )
+        result = _result("throttled", storm)
     else:
         ticket = _attachable(conn, named, contact, inbound) if named else None
         if ticket is not None:
@@ -221,6 +236,46 @@ def _receive_one(
         "asks_profile": result.asks_profile,
     }
     return result
+
+
+def _machine_mail(
+    desk: Desk,
+    conn: Connection,
+    inbound: Inbound,
+    raw_id: int,
+    contact: ContactRef | None,
+    named: str | None,
+    now: datetime,
+    deferred: _Deferred,
+) -> IntakeResult:
+    """An auto-reply, a list mail or a bounce: kept, never a ticket, never answered."""
+    if inbound.bounce_for:
+        mark_undeliverable(conn, inbound.bounce_for, now)
+    ticket = _attachable(conn, named, contact, inbound) if named else None
+    if ticket is None:
+        return IntakeResult(outcome="ignored")
+    _append(desk, conn, ticket, inbound, raw_id, now, deferred)
+    return _result("appended", ticket)
+
+
+def _storm_ticket(
+    conn: Connection, inbound: Inbound, contact: ContactRef | None, now: datetime
+) -> _Ticket | None:
+    """The ticket a message from a sender over their hourly limit joins, if over it."""
+    limit = inbound.new_tickets_per_hour
+    if limit is None or contact is None or contact.is_new:
+        return None
+    recent = conn.execute(
+        _RECENT_TICKETS, {"contact_id": contact.id, "since": now - timedelta(hours=1)}
+    ).scalar_one()
+    if recent < limit:
+        return None
+    row = conn.execute(_OPEN_OF_CONTACT, {"contact_id": contact.id}).first()
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    del values["updated_at"]
+    return _Ticket(**values)
 
 
 def _converse(
@@ -351,6 +406,9 @@ _TICKET_COLUMNS = (
     _WO.c.org_name,
 )
 
+_RECENT_TICKETS = select(func.count()).where(
+    _WO.c.contact_id == bindparam("contact_id"), _WO.c.created_at >= bindparam("since")
+)
 _OPEN_OF_CONTACT = (
     select(*_TICKET_COLUMNS, _WO.c.updated_at)
     .where(_WO.c.contact_id == bindparam("contact_id"), _WO.c.status != Status.CLOSED.value)
@@ -683,33 +741,42 @@ def _relocate(
 def _keep_attachments(
     conn: Connection, ticket_id: int, inbound: Inbound, raw_id: int, now: datetime
 ) -> None:
-    """Record the files of the message and queue their download from the channel."""
+    """Store the files of the message; queue the download of those the channel only names."""
     for ref in inbound.attachments:
+        fetch = ref.data is None
         attachment_id = conn.execute(
-            insert(Attachment.__table__).returning(Attachment.__table__.c.id),
+            _INSERT_ATTACHMENT,
             {
                 "work_order_id": ticket_id,
                 "inbound_id": raw_id,
                 "channel": inbound.channel_detail,
                 "media_ref": ref.media_ref,
                 "filename": ref.filename,
-                "status": "pending",
+                "content_type": ref.content_type,
+                "size": None if fetch else len(ref.data or b""),
+                "data": ref.data,
+                "status": "pending" if fetch else "stored",
                 "created_at": now,
+                "stored_at": None if fetch else now,
             },
         ).scalar_one()
-        enqueue(
-            conn,
-            Outbound(
-                dedupe_key=f"fetch:{inbound.channel_detail}:{ref.media_ref}",
-                channel=inbound.channel_detail,
-                recipient=ref.media_ref,
-                kind="fetch_media",
-                body="",
-                payload={"attachment_id": attachment_id, "kind": ref.kind},
-                work_order_id=ticket_id,
-            ),
-            now,
-        )
+        if fetch and ref.media_ref:
+            enqueue(
+                conn,
+                Outbound(
+                    dedupe_key=f"fetch:{inbound.channel_detail}:{ref.media_ref}",
+                    channel=inbound.channel_detail,
+                    recipient=ref.media_ref,
+                    kind="fetch_media",
+                    body="",
+                    payload={"attachment_id": attachment_id, "kind": ref.kind},
+                    work_order_id=ticket_id,
+                ),
+                now,
+            )
+
+
+_INSERT_ATTACHMENT = insert(Attachment.__table__).returning(Attachment.__table__.c.id)
 
 
 def _acknowledgement(

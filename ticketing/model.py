@@ -60,6 +60,16 @@ class Inbound:
     # a channel whose signature does not cover the body (WeChat plaintext mode) has the
     # request's nonce claimed in the same transaction: a replay with another body is refused
     replay_guard: ReplayGuard | None = None
+    # ids of earlier messages this one answers (e-mail In-Reply-To/References): one of ours
+    # carries its ticket number, so a reply finds its ticket even with the subject changed
+    thread_refs: tuple[str, ...] = ()
+    # written by a machine (auto-reply, bulk, bounce): never opens a ticket or gets an answer;
+    # it joins the ticket it names, if any
+    automatic: str | None = None
+    bounce_for: str | None = None  # a bounce: the address that could not be delivered to
+    # a sender opening more tickets than this within an hour (a mail storm) has the rest
+    # added to their latest open ticket instead
+    new_tickets_per_hour: int | None = None
 
     @property
     def channel(self) -> str:
@@ -68,12 +78,18 @@ class Inbound:
 
 @dataclass(frozen=True)
 class AttachmentRef:
-    media_ref: str  # the channel's id for the file (a WeChat media id)
+    """A file of a message: its bytes (e-mail) or the channel's id to fetch it by (WeChat)."""
+
+    media_ref: str | None  # the channel's id for the file (a WeChat media id)
     kind: str = "image"
     filename: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    content_type: str | None = None
 
 
-Outcome = Literal["created", "appended", "duplicate", "profiled", "new_issue_prompt"]
+Outcome = Literal[
+    "created", "appended", "duplicate", "profiled", "new_issue_prompt", "ignored", "throttled"
+]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ def progress_notice(
     """The notice for the step `order` has just taken, or None when there is no one to tell."""
     if contact is None or (order.channel_detail == "wechat" and contact.unsubscribed_at):
         return None
+    if order.channel_detail == "email" and contact.email_undeliverable_at:
+        return None
     address = reply_address(order.channel_detail, contact.wechat_openid, contact.email)
     if address is None:
         return None

@@ -78,6 +78,8 @@ class Contact(Base):
     profile_requested_at: Mapped[datetime | None]
     new_issue_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    # mail to this address bounced: no more mail is sent to it until someone corrects it
+    email_undeliverable_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-import aiohttp
 import asyncpg
 import pytest
 from sqlalchemy import select

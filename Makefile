@@ -17,11 +17,16 @@ run: $(STAMP)
 	$(BIN)/xcdesk demo
 	$(BIN)/xcdesk serve
 
-## system-deps: Debian packages the test suite needs (PostgreSQL server for the storage tests)
+## system-deps: Debian packages the test suite needs (PostgreSQL server for the storage tests,
+## Dovecot IMAP server for the e-mail channel tests)
 system-deps:
 	@if ! command -v pg_ctlcluster >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends postgresql; \
+	fi
+	@if ! command -v dovecot >/dev/null 2>&1 && ! test -x /usr/sbin/dovecot; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends dovecot-imapd; \
 	fi
 
 ## test: lint and run the whole suite on SQLite and PostgreSQL

@@ -8,6 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from channels.email.imap import ImapPoller, MailboxConfig
 from channels.email.inbound import MailIntakeConfig
 from channels.email.parse import MailLimits
 from channels.email.sender import EmailSender, SmarthostConfig
@@ -51,12 +52,27 @@ def build_app(
         app.add_routes(webhook.routes())
         senders["wechat"] = wechat_sender(settings.wechat, desk, state).deliver
     smtp: SmtpIntake | None = None
+    pollers: list[ImapPoller] = []
     mail = settings.email
     if mail.enabled:
         if mail.smarthost:
             senders["email"] = email_sender(mail, desk).deliver
         if mail.smtp_port:
             smtp = SmtpIntake(smtp_config(mail), committer.receive, desk.clock)
+        state = ChannelStateStore(desk.writer, desk.clock)
+        pollers = [
+            ImapPoller(
+                MailboxConfig.from_url(url),
+                committer.receive,
+                state,
+                limits=mail_limits(mail),
+                mail=MailIntakeConfig(new_tickets_per_hour=mail.new_tickets_per_hour),
+                clock=desk.clock,
+                poll_seconds=mail.imap_poll_seconds,
+            )
+            for url in mail.imap.split(",")
+            if url.strip()
+        ]
     dispatcher = OutboxDispatcher(desk, senders)
     app[DISPATCHER] = dispatcher
 
@@ -66,8 +82,12 @@ def build_app(
             await dispatcher.start()
         if smtp is not None:
             await smtp.start(mail.smtp_host, mail.smtp_port)
+        for poller in pollers:
+            await poller.start()
 
     async def stop_workers(_: web.Application) -> None:
+        for poller in pollers:
+            await poller.stop()
         if smtp is not None:
             await smtp.stop()
         await dispatcher.stop()

@@ -192,6 +192,16 @@ class EmailSettings(_Section):
                 raise ValueError(f"{address!r} 不是邮件地址 | {address!r} is not an address")
         return value
 
+    @field_validator("imap")
+    @classmethod
+    def _mailbox_urls(cls, value: str) -> str:
+        for url in (u.strip() for u in value.split(",") if u.strip()):
+            if not re.fullmatch(r"imaps?://[^@/\s]+@[^/\s]+(/[^\s]*)?", url):
+                raise ValueError(
+                    "应为 imap://用户:密码@主机:端口/文件夹 | must be imap://user:password@host:port/FOLDER"
+                )
+        return value
+
     @field_validator("smarthost")
     @classmethod
     def _host_port(cls, value: str) -> str:

@@ -3,8 +3,8 @@
 #
 # Adapted from the team's dovecot-for-tests.sh (Debian 12, Dovecot 2.3). No systemd, no
 # /etc/dovecot changes, nothing outside one directory. Loopback only, plaintext auth allowed,
-# Maildir storage, users from a passwd-file that Dovecot re-reads, so users can be added while
-# it runs. Works as root (CI) and as an ordinary user (dev laptops).
+# Maildir storage, users in passwd-files (one per user) that can be added while it runs.
+# Works as root (CI) and as an ordinary user (dev laptops).
 #
 # Usage
 #   eval "$(dovecot.sh start)"              # prints DOVECOT_* shell assignments
@@ -31,15 +31,25 @@
 # Output of "start" (stdout, one assignment per line, also saved to $DIR/env):
 #   DOVECOT_HOST=127.0.0.1 DOVECOT_PORT=... DOVECOT_DIR=... DOVECOT_PID=...
 #   [DOVECOT_TLS_PORT=... DOVECOT_TLS_CERT=...]
-# Log: $DIR/dovecot.log. Start ~0.1 s, stop ~1 s (Dovecot's master sleeps 1 s), kill ~0.05 s.
+# Log: $DIR/dovecot.log. Start ~0.1 s, stop and kill ~0.05 s.
 #
 # Traps this script deals with (each met in practice):
 #   - As root, login processes die ("must not be run as root") while the port still listens:
 #     a TCP connect is not readiness, so "start" waits for the "* OK" greeting; the config
 #     sets default_login_user=dovenull, default_internal_user=dovecot, a non-root mail uid.
-#   - Failed logins are delayed ~4.5 s by anvil's auth penalty: switched off.
+#     That uid must traverse DIR's parents (pytest makes its temp dirs 0700): checked.
+#   - Failed logins are delayed ~4.5 s by anvil's auth penalty: switched off (a wrong
+#     password still takes ~0.5 s, Dovecot's failure flush timer).
 #   - mail_max_userip_connections defaults to 10: raised to 200 for parallel tests.
-#   - A ':' in a passwd-file password silently truncates it: refused.
+#   - A passwd-file is stat'ed at most once a second: a user appended to a shared file is
+#     unknown for up to 1 s. Hence one file per user. A ':' in a password truncates it: refused.
+#   - The auth process reads passwd-files as default_internal_user: they stay world-readable.
+#   - An exited master stays a zombie until PID 1 reaps it, which some container inits do only
+#     every ~2 s; Dovecot counts the zombie's pid as "already running". "stop" treats zombies
+#     as gone and "start" removes the stale master.pid.
+#   - SIGTERM to the master alone takes ~1 s and leaves imap processes whose client was active
+#     in the last second serving it for up to 30 s: "stop" signals the whole process group.
+#   - The log survives restarts: "start" looks for "Fatal:" only in what this start wrote.
 #   - Dovecot 2.4 (Debian 13) changed the config format: this targets 2.3.
 set -euo pipefail
 
@@ -87,11 +97,19 @@ wait_greeting() {  # $1 dir, $2 port, $3 pid, $4 timeout seconds, $5 log offset 
   return 1
 }
 
-check_password() {  # $1 user, $2 password
-  [[ -n $1 && $1 != *[[:space:]:]* ]] || die "bad user name: '$1'"
-  # passwd-file is ':'-separated: a ':' in the password silently truncates it
-  [[ $2 != *:* ]] || die "':' is not allowed in a password ($1)"
-  [[ -n $2 && $2 != *$'\n'* ]] || die "empty password or newline in password ($1)"
+add_user() {  # $1 dir, $2 user, $3 password
+  local d=$1 user=$2 pass=$3 tmp
+  # the user name is a file name here; a passwd-file is ':'-separated, and a ':' in the
+  # password silently truncates it
+  [[ $user =~ ^[A-Za-z0-9][A-Za-z0-9._+@-]*$ ]] || die "bad user name: '$user'"
+  [[ $pass != *:* ]] || die "':' is not allowed in a password ($user)"
+  [[ -n $pass && $pass != *[[:space:]]* ]] || die "empty password or whitespace in it ($user)"
+  tmp=$(mktemp "$d/users/.new.XXXXXX")
+  printf '%s:{PLAIN}%s\n' "$user" "$pass" >"$tmp"
+  chmod 644 "$tmp"   # the auth process reads it as default_internal_user
+  # link(2) is atomic and fails if the name exists: Dovecot never sees a half-written file
+  if ! ln "$tmp" "$d/users/$user" 2>/dev/null; then rm -f "$tmp"; die "user exists: $user"; fi
+  rm -f "$tmp"
 }
 
 write_config() {  # $1 dir, $2 port, $3 tls port or ""
@@ -127,12 +145,12 @@ first_valid_uid = $first_uid
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
-# no cache: users added to the passwd-file at runtime are seen at once
+# no cache: a user added at runtime is seen at once
 auth_cache_size = 0
 
 mail_location = maildir:~/Maildir
 mail_fsync = never
-# inotify wakes IDLE at once; this is only the fallback poll
+# inotify wakes IDLE (after Dovecot's ~0.5 s notify batching); this is only the fallback poll
 mailbox_idle_check_interval = 1 secs
 namespace inbox {
   inbox = yes
@@ -159,9 +177,11 @@ protocol imap {
   mail_max_userip_connections = 200
 }
 
+# One passwd-file per user: Dovecot stats a passwd-file at most once a second, so a user
+# appended to a shared file stays unknown for up to 1 s; a new file is read at first use.
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u $d/passwd
+  args = scheme=PLAIN username_format=%u $d/users/%u
 }
 userdb {
   driver = static
@@ -199,14 +219,12 @@ EOF
     echo "ssl = no" >>"$d/dovecot.conf"
   fi
 
-  : >"$d/passwd"
+  mkdir -p "$d/users"
   local pair
   for pair in ${DOVECOT_USERS:-}; do
     [[ $pair == *:* ]] || die "bad DOVECOT_USERS entry: $pair"
-    check_password "${pair%%:*}" "${pair#*:}"
-    printf '%s:{PLAIN}%s\n' "${pair%%:*}" "${pair#*:}" >>"$d/passwd"
+    add_user "$d" "${pair%%:*}" "${pair#*:}"
   done
-  # (the auth process reads it as default_internal_user: keep it world-readable)
   # mail dir owned by the mail uid; the tree must be traversable by it
   mkdir -p "$d/mail" "$d/run" "$d/state"
   chmod 755 "$d"
@@ -301,15 +319,31 @@ cmd_start() {
   log "ready on 127.0.0.1:$port (pid $pid, dir $d)"
 }
 
-cmd_stop() {  # $1 dir: SIGTERM, Dovecot says BYE to clients (~1 s: its master sleeps 1 s)
+group_alive() {  # true if a live (non-zombie) process is left in process group $1
+  local p
+  for p in $(ps -o pid= -g "$1" 2>/dev/null); do alive "$p" && return 0; done
+  return 1
+}
+
+cmd_stop() {  # $1 dir: SIGTERM to every process of the instance; clients get "* BYE"
   local d=${1:?usage: $0 stop DIR} pid
   [[ -f $d/dovecot.conf ]] || die "$d is not a dovecot.sh dir"
   pid=$(master_pid "$d")
   [[ -n $pid ]] || return 0
-  kill -TERM "$pid"
-  for _ in $(seq 1 500); do alive "$pid" || return 0; sleep 0.02; done
-  log "master $pid ignored TERM for 10 s; KILL"
-  kill -KILL "$pid" 2>/dev/null || true
+  # TERM to the master alone lets imap processes with a recently active client live on for up
+  # to 30 s: a "stopped" server would still answer. The daemonized master leads its own process
+  # group, which all its children share: TERM them all at once.
+  if [[ $(ps -o pgid= -p "$pid" | tr -d ' ') == "$pid" ]]; then
+    kill -TERM -- "-$pid"
+    for _ in $(seq 1 250); do group_alive "$pid" || return 0; sleep 0.02; done
+    log "instance $pid ignored TERM for 5 s; KILL"
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  else
+    kill -TERM "$pid"
+    for _ in $(seq 1 250); do alive "$pid" || return 0; sleep 0.02; done
+    log "master $pid ignored TERM for 5 s; KILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
 }
 
 cmd_kill() {  # $1 dir: SIGKILL the whole instance, like a crash (clients just lose the line)
@@ -337,17 +371,10 @@ cmd_purge() {  # $1 dir
   rm -rf "$d"
 }
 
-cmd_adduser() {  # $1 dir, $2 user, $3 password
-  local d=${1:?usage: $0 adduser DIR USER PASSWORD} user=${2:?user} pass=${3:?password}
-  [[ -f $d/passwd ]] || die "$d is not a dovecot.sh dir"
-  check_password "$user" "$pass"
-  # One small O_APPEND write under a lock: concurrent callers cannot interleave, and Dovecot
-  # re-reads the file when its size or mtime changes (auth_cache_size = 0, no stale cache).
-  (
-    flock 9
-    if cut -d: -f1 "$d/passwd" | grep -qxF -- "$user"; then die "user exists: $user"; fi
-    printf '%s:{PLAIN}%s\n' "$user" "$pass" >>"$d/passwd"
-  ) 9>>"$d/passwd.lock"
+cmd_adduser() {  # $1 dir, $2 user, $3 password: Dovecot knows the user at once
+  local d=${1:?usage: $0 adduser DIR USER PASSWORD}
+  [[ -d $d/users ]] || die "$d is not a dovecot.sh dir"
+  add_user "$d" "${2:?user}" "${3:?password}"
 }
 
 cmd_save() {  # $1 dir, $2 user, $3 mailbox; message on stdin
@@ -368,5 +395,5 @@ case ${1:-} in
   purge)   shift; cmd_purge "$@" ;;
   adduser) shift; cmd_adduser "$@" ;;
   save)    shift; cmd_save "$@" ;;
-  *) sed -n '2,34p' "$0" >&2; exit 2 ;;
+  *) awk 'NR > 1 && /^# Traps/ { exit } NR > 1' "$0" >&2; exit 2 ;;
 esac

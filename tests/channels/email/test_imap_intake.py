@@ -152,3 +152,25 @@ async def wait_for_tickets(desk: Desk, n: int, timeout: float = 10) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"wanted {n} tickets, have {len(await tickets(desk))}")
+
+
+async def test_the_service_fetches_configured_mailboxes(
+    desk: Desk, dovecot: object, mailbox_user: tuple[str, str]
+) -> None:
+    from server.app import build_app, make_runner
+    from server.settings import EmailSettings, Settings
+
+    address, password = mailbox_user
+    url = f"imap://{address}:{password}@{dovecot.host}:{dovecot.port}/INBOX"  # type: ignore[attr-defined]
+    settings = Settings(email=EmailSettings(
+        addresses="helpdesk@example.test", smtp_port=0, imap=url, imap_poll_seconds=0.3
+    ))
+    runner = make_runner(build_app(desk, settings, dispatch_in_background=False))
+    await runner.setup()
+    try:
+        dovecot.save(address, "INBOX", mail(9, "麒麟系统升级后网卡不见了"))  # type: ignore[attr-defined]
+        await wait_for_tickets(desk, 1)
+    finally:
+        await runner.cleanup()
+    (ticket,) = await tickets(desk)
+    assert ticket.description == "麒麟系统升级后网卡不见了（9）"

@@ -149,18 +149,19 @@ class ImapPoller:
             batch = await asyncio.to_thread(self._fetch_new)
             if not batch:
                 return handled
-            for message in batch:
-                await self._take(message)
-                handled += 1
+            # all of a batch at once: through the group committer that is one transaction
+            inbounds = [i for i in (self._inbound(m) for m in batch) if i is not None]
+            await asyncio.gather(*(self._intake(i) for i in inbounds))
+            await asyncio.to_thread(self._mark_done, [m.uid for m in batch])
+            handled += len(batch)
 
-    async def _take(self, message: _RawMessage) -> None:
+    def _inbound(self, message: _RawMessage) -> Inbound | None:
         try:
             parsed = parse_mail(message.raw, self._limits)
         except MailRefused as exc:  # nothing to read: marked, so it does not come round again
             log.warning("imap %s: uid %s refused: %s", self.config.key, message.uid, exc.reason)
-        else:
-            await self._intake(mail_inbound(parsed, message.raw, self._clock(), self._mail))
-        await asyncio.to_thread(self._mark_done, message.uid)
+            return None
+        return mail_inbound(parsed, message.raw, self._clock(), self._mail)
 
     def _connect(self) -> MailBox:
         if self._box is None:
@@ -189,13 +190,13 @@ class ImapPoller:
         )
         return sorted(messages, key=lambda m: int(m.uid))  # type: ignore[no-any-return]
 
-    def _mark_done(self, uid: str) -> None:
+    def _mark_done(self, uids: list[str]) -> None:
         box = self._connect()
-        box.flag([uid], [DONE, "\\Seen"], True)
+        box.flag(uids, [DONE, "\\Seen"], True)
         if self.config.processed_folder:
-            box.move([uid], self.config.processed_folder)
+            box.move(uids, self.config.processed_folder)
         validity = str(box.folder.status(self.config.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
-        self._state.set(self.config.key, f"{validity}:{uid}")
+        self._state.set(self.config.key, f"{validity}:{max(int(u) for u in uids)}")
 
     def _last_uid(self, validity: str) -> int:
         stored = self._state.get(self.config.key)

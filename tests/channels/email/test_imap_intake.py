@@ -14,9 +14,9 @@ from channels.email.imap import DONE, ImapPoller, MailboxConfig
 from channels.email.inbound import MailIntakeConfig
 from channels.email.parse import MailLimits
 from tests.conftest import Clock
-from ticketing import intake
 from ticketing.channel_state import ChannelStateStore
 from ticketing.desk import Desk
+from ticketing.group_commit import GroupCommitter
 from ticketing.model import Inbound, IntakeResult
 from ticketing.orm import WorkOrder
 
@@ -36,8 +36,11 @@ def poller(desk: Desk, dovecot: object, user: tuple[str, str], **kw: object) -> 
     config = MailboxConfig(host=dovecot.host, port=dovecot.port, tls=False,  # type: ignore[attr-defined]
                            user=address, password=password)
 
+    committer = GroupCommitter(desk)  # as the service runs it: a batch in one transaction
+
     async def receive(inbound: Inbound) -> IntakeResult:
-        return await intake.receive(desk, inbound)
+        await committer.start()
+        return await committer.receive(inbound)
 
     return ImapPoller(
         config, kw.pop("intake", receive), ChannelStateStore(desk.writer, desk.clock),  # type: ignore[arg-type]
@@ -77,7 +80,7 @@ async def test_killed_between_commit_and_marking(
     dovecot.save(mailbox_user[0], "INBOX", mail(1))  # type: ignore[attr-defined]
     first = poller(desk, dovecot, mailbox_user)
 
-    def killed(uid: str) -> None:
+    def killed(uids: list[str]) -> None:
         raise RuntimeError("process killed")
 
     monkeypatch.setattr(first, "_mark_done", killed)

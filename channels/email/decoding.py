@@ -18,8 +18,14 @@ _GB_LABELS = frozenset(
      "x-euc-cn", "chinese", "gb2312-80", "hz-gb-2312"}
 )  # fmt: skip
 _FALLBACKS = ("utf-8", "gb18030", "big5")
-_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _exact_codec(label: str) -> str | None:
+    try:
+        return codecs.lookup(label.strip().strip('"').lower()).name
+    except LookupError:
+        return None
 
 
 def codec_for(label: str | None) -> str | None:
@@ -44,10 +50,13 @@ def decode_bytes(data: bytes, label: str | None, problems: list[str], what: str)
         problems.append(f"no charset declared for 8-bit {what}")
     if codec is not None:
         try:
-            return data.decode(codec)
+            text = data.decode(codec)
         except UnicodeDecodeError:
             if label:
                 problems.append(f"charset label {label!r} does not fit the bytes of {what}")
+        else:
+            _note_narrow_label(data, label, codec, problems, what)
+            return text
     for candidate in _FALLBACKS:
         if candidate == codec:
             continue
@@ -62,6 +71,19 @@ def decode_bytes(data: bytes, label: str | None, problems: list[str], what: str)
     return data.decode(codec or "gb18030", errors="replace")
 
 
+def _note_narrow_label(
+    data: bytes, label: str | None, codec: str, problems: list[str], what: str
+) -> None:
+    """GB2312/GBK text that needed GB18030 decodes fine, but the label was wrong: say so."""
+    exact = _exact_codec(label) if label else None
+    if codec != "gb18030" or exact in (None, "gb18030"):
+        return
+    try:
+        data.decode(exact)
+    except UnicodeDecodeError:
+        problems.append(f"charset label {label!r} too narrow for {what}, decoded as gb18030")
+
+
 def decode_header_value(raw: str, problems: list[str], name: str) -> str:
     """A header as a person reads it, on one line.
 
@@ -69,11 +91,16 @@ def decode_header_value(raw: str, problems: list[str], name: str) -> str:
     encoding (the parser hands them over as surrogate escapes) and folding. Line breaks that
     appear only after decoding (an encoded CR LF: a header injection attempt) are removed.
     """
+    if re.search(r"\r?\n[ \t]+[A-Za-z-]+:\s", raw):
+        problems.append(f"a folded line of the {name} header looks like a header (injection?)")
     unfolded = re.sub(r"\r?\n[ \t]*", " ", raw)
     if any("\udc80" <= ch <= "\udcff" for ch in unfolded):
         data = unfolded.encode("ascii", "surrogateescape")
-        problems.append(f"raw 8-bit bytes in the {name} header")
-        unfolded = decode_bytes(data, None, [], f"{name} header")
+        try:
+            unfolded = data.decode("utf-8")  # RFC 6532 allows UTF-8 headers
+        except UnicodeDecodeError:
+            problems.append(f"raw 8-bit bytes in the {name} header")
+            unfolded = decode_bytes(data, None, [], f"{name} header")
     text = _decode_words(unfolded, problems, name) if "=?" in unfolded else unfolded
     if "\r" in text or "\n" in text:
         problems.append(f"line break inside the {name} header removed (header injection?)")
@@ -96,7 +123,3 @@ def _decode_words(value: str, problems: list[str], name: str) -> str:
     # decode_header drops the space between an encoded word and plain text only when RFC 2047
     # says so; nothing else to repair here
     return "".join(out)
-
-
-def has_encoded_words(value: str) -> bool:
-    return bool(_ENCODED_WORD.search(value))

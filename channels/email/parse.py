@@ -19,7 +19,6 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
-from pathlib import PurePosixPath, PureWindowsPath
 
 from bs4 import BeautifulSoup
 
@@ -102,6 +101,11 @@ _OOO_SUBJECT = re.compile(
 )
 _DAEMON = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _BODY_TYPES = ("text/plain", "text/html")
+_MAIL_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "received",
+                           "mime-version", "content-type", "return-path", "sender", "reply-to"})
+# parts of a delivery report that are the machine's, not a person's words or files
+_REPORT_PARTS = ("message/delivery-status", "text/rfc822-headers", "message/rfc822",
+                 "message/global-headers", "message/global-delivery-status")
 
 
 def parse_mail(raw: bytes, limits: MailLimits = MailLimits()) -> ParsedMail:
@@ -113,13 +117,20 @@ def parse_mail(raw: bytes, limits: MailLimits = MailLimits()) -> ParsedMail:
         msg = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as exc:  # the parser is lenient; this is for what it cannot take at all
         raise MailRefused(f"unreadable message: {type(exc).__name__}") from exc
+    present = {name.lower() for name, _ in msg.raw_items()}
+    if not present & _MAIL_HEADERS:
+        raise MailRefused("no mail headers found (not an e-mail message)")
     problems: list[str] = []
     headers = _Headers(msg, problems)
     from_name, from_email = headers.sender()
     subject = headers.get("Subject")
+    if not headers.raw("Subject"):
+        problems.append("no subject header")
     body = _Body(limits, problems)
     body.walk(msg)
     full_text = body.readable()
+    if not full_text and not body.attachments:
+        problems.append("empty body")
     new_text, _quoted = split_reply(full_text)
     new_text, signature_text = split_signature(new_text)
     auto, bounce_for = _automatic(msg, headers, subject, from_email, body)
@@ -153,7 +164,7 @@ class _Headers:
             self._raw.setdefault(name.lower(), []).append(str(value))
         for name in ("from", "subject", "to", "message-id", "content-type"):
             if len(self._raw.get(name, [])) > 1:
-                problems.append(f"repeated {name} header, the first is used")
+                problems.append(f"duplicate {name} header, the first is used")
 
     def raw(self, name: str) -> str:
         values = self._raw.get(name.lower())
@@ -168,7 +179,12 @@ class _Headers:
         if not raw:
             return []
         found = []
-        for display, address in getaddresses([raw]):
+        try:
+            pairs = getaddresses([raw])
+        except ValueError:  # Python refuses some; read them without the display names
+            self._problems.append(f"malformed {name} header")
+            pairs = [("", a) for a in re.findall(r"<([^<>\s]+@[^<>\s]+)>", raw)]
+        for display, address in pairs:
             address = address.strip().lower()
             if "@" not in address or any(c in address for c in "\r\n\t "):
                 continue
@@ -213,13 +229,30 @@ class _Body:
         self._seen_attachments = 0
 
     def walk(self, msg: Message) -> None:
-        for part in msg.walk():
-            if _content_type(part) == "message/delivery-status":
-                self.delivery_status.append(_status_fields(part, self.problems))
-            elif not part.is_multipart():
-                self._leaf(part)
+        self.report = _content_type(msg) == "multipart/report"
+        self._visit(msg)
         for defect in _defects(msg):
             self.problems.append(defect)
+
+    def _visit(self, part: Message) -> None:
+        ctype = _content_type(part)
+        if ctype == "message/delivery-status":
+            self.delivery_status.append(_status_fields(part, self.problems))
+        elif self.report and ctype in _REPORT_PARTS:
+            return  # the returned mail and its headers: the bounce's, not a person's
+        elif ctype == "message/rfc822":
+            self._forwarded(part)  # a mail attached whole: one .eml file, not read into text
+        elif part.is_multipart():
+            for child in part.iter_parts() if hasattr(part, "iter_parts") else part.get_payload():
+                self._visit(child)
+        else:
+            self._leaf(part)
+
+    def _forwarded(self, part: Message) -> None:
+        inner = part.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        data = inner.as_bytes() if isinstance(inner, Message) else b""
+        self._keep(part, "message/rfc822", "attachment", _filename(part) or "forwarded.eml", data)
 
     def _leaf(self, part: Message) -> None:
         ctype = _content_type(part)
@@ -235,10 +268,20 @@ class _Body:
         self._attachment(part, ctype, disposition, filename)
 
     def _attachment(self, part: Message, ctype: str, disposition: str, name: str | None) -> None:
+        self._keep(part, ctype, disposition, name, _payload_bytes(part, self.problems))
+
+    def _keep(
+        self, part: Message, ctype: str, disposition: str, name: str | None, data: bytes
+    ) -> None:
         self._seen_attachments += 1
         limits = self.limits
-        data = _payload_bytes(part, self.problems)
         filename = _safe_filename(name, ctype, self._seen_attachments, self.problems)
+        sniffed = _sniff(data)
+        if sniffed and sniffed != ctype and not _compatible(ctype, sniffed):
+            self.problems.append(
+                f"attachment {filename!r}: declared content type {ctype}, its bytes are {sniffed}"
+            )
+            ctype = sniffed
         if len(self.attachments) >= limits.max_attachments:
             if len(self.attachments) == limits.max_attachments:
                 self.problems.append(
@@ -327,10 +370,33 @@ def _payload_text(part: Message, problems: list[str]) -> str:
     data = _payload_bytes(part, problems)
     label = part.get_param("charset")
     label = label if isinstance(label, str) else None
-    return decode_bytes(data, label, problems, "body")
+    text = decode_bytes(data, label, problems, "body")
+    if str(part.get_param("format") or "").lower() == "flowed":
+        text = _unflow(text, str(part.get_param("delsp") or "").lower() == "yes")
+    return text
+
+
+def _unflow(text: str, delsp: bool) -> str:
+    """RFC 3676: a line ending in a space continues on the next (not in quotes or "-- ")."""
+    out: list[str] = []
+    carry = ""
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffing
+        if line.endswith(" ") and line != "-- " and not line.startswith(">"):
+            carry += line[:-1] if delsp else line
+            continue
+        out.append(carry + line)
+        carry = ""
+    if carry:
+        out.append(carry)
+    return "\n".join(out)
 
 
 def _filename(part: Message) -> str | None:
+    raw = _raw_filename(part)
+    if raw is not None and "\\" in raw:  # unquoting would eat the backslashes of a path
+        return raw
     try:
         name = part.get_filename()
     except Exception:
@@ -342,14 +408,48 @@ def _filename(part: Message) -> str | None:
     return str(name)
 
 
+def _raw_filename(part: Message) -> str | None:
+    raw = {name.lower(): str(value) for name, value in part.raw_items()}
+    for header in ("content-disposition", "content-type"):
+        match = re.search(r'(?:file)?name="([^"]*)"', raw.get(header, ""), re.I)
+        if match:
+            return match.group(1)
+    return None
+
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"PK\x03\x04", "application/zip"),
+)
+
+
+def _sniff(data: bytes) -> str | None:
+    """The type the first bytes show, for the few formats that announce themselves."""
+    return next((ctype for magic, ctype in _MAGIC if data.startswith(magic)), None)
+
+
+def _compatible(declared: str, sniffed: str) -> bool:
+    """Office files and other ZIP containers are ZIP inside; generic types say nothing."""
+    if declared in {"application/octet-stream", "application/x-download", "binary/octet-stream"}:
+        return True
+    if sniffed == "application/zip":
+        return "zip" in declared or "officedocument" in declared or "opendocument" in declared \
+            or declared.startswith("application/")
+    return False
+
+
 def _safe_filename(name: str | None, ctype: str, n: int, problems: list[str]) -> str:
     if not name:
         extension = {"image/png": ".png", "image/jpeg": ".jpg", "application/pdf": ".pdf"}
         return f"attachment-{n}{extension.get(ctype, '')}"
     cleaned = re.sub(r"[\x00-\x1f\x7f]", "", name)
-    base = PureWindowsPath(PurePosixPath(cleaned).name).name.strip().lstrip(".")
+    base = re.split(r"[/\\]", cleaned)[-1].strip().lstrip(".")
     if base != name:
-        problems.append(f"unsafe attachment file name {name!r} reduced to {base!r}")
+        problems.append(f"unsafe attachment filename {name!r} reduced to {base!r}")
     return base or f"attachment-{n}"
 
 
@@ -400,7 +500,9 @@ def _automatic(
     if auto_submitted and auto_submitted != "no":
         return "auto-submitted", None
     precedence = headers.get("Precedence").lower()
-    if precedence in {"bulk", "junk", "list", "auto_reply"} or headers.raw("List-Id"):
+    if precedence == "auto_reply":  # what some autoresponders use instead of Auto-Submitted
+        return "out-of-office", None
+    if precedence in {"bulk", "junk", "list"} or headers.raw("List-Id"):
         return "bulk", None
     return None, None
 

@@ -36,7 +36,22 @@ _SIGNATURE_START = [
 _UNIT_END = re.compile(
     r"(局|厅|委员会|委|办公室|办|院|中心|公司|学校|医院|政府|街道|所|队|站|馆|处|部|镇|乡|村|社区|大学|学院)"
 )
-_NAME_LINE = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
+_NAME_LINE = re.compile(
+    r"^[\u3400-\u4dbf\u4e00-\u9fff·]{2,4}$"  # Chinese names (rare characters too: 龚䶮)
+    r"|^[A-Z][\w'’.-]+( [A-Z][\w'’.-]+){1,3}$"  # Latin names (René Lefèvre)
+)
+# a company abroad (a vendor's English signature)
+_COMPANY = re.compile(r"\b(SARL|SAS|GmbH|Ltd|Limited|Inc|LLC|Corp|Co\.)\b\.?")
+# phone numbers outside China, in signatures only: +33 1 23 45 67 89
+_INTL_PHONE = re.compile(r"\+\d{1,3}(?:[\s-]?\d){6,14}")
+
+
+def _phone(line: str) -> str | None:
+    found = phone_in(line)
+    if found:
+        return found
+    match = _INTL_PHONE.search(line)
+    return match.group(0) if match else None
 
 
 @dataclass(frozen=True)
@@ -47,12 +62,27 @@ class Signature:
 
 
 def split_reply(text: str) -> tuple[str, str]:
-    """(new text, the rest): the rest starts at the first quoted earlier message."""
+    """(new text, the quotation): the quotation starts at the first quoted earlier message.
+
+    A bottom-posted reply (the quotation first, as Thunderbird users write) has its new text
+    after the last ">" line of the quotation.
+    """
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if any(p.match(line) for p in _QUOTE_START) or _quoted_header(lines, i):
-            return "\n".join(lines[:i]).strip(), "\n".join(lines[i:])
+            new = "\n".join(lines[:i]).strip()
+            if new:
+                return new, "\n".join(lines[i:])
+            return _after_quotation(lines, i)
     return text.strip(), ""
+
+
+def _after_quotation(lines: list[str], start: int) -> tuple[str, str]:
+    last = max((j for j in range(start, len(lines)) if lines[j].lstrip().startswith(">")),
+               default=None)
+    if last is None:
+        return "", "\n".join(lines[start:])
+    return "\n".join(lines[last + 1 :]).strip(), "\n".join(lines[start : last + 1])
 
 
 def _quoted_header(lines: list[str], i: int) -> bool:
@@ -82,7 +112,7 @@ def _trailing_contact_block(lines: list[str]) -> int | None:
     start = end
     while start > 0 and end - start < 6 and _signature_like(lines[start - 1]):
         start -= 1
-    if start == end or start == 0 or not any(phone_in(ln) for ln in lines[start:end]):
+    if start == end or start == 0 or not any(_phone(ln) for ln in lines[start:end]):
         return None
     return start
 
@@ -95,7 +125,7 @@ def _signature_like(line: str) -> bool:
     text = line.strip()
     if not text or len(text) > 40:
         return False
-    if phone_in(text) or "@" in text:
+    if _phone(text) or "@" in text:
         return True
     return not _SENTENCE.search(text)
 
@@ -103,13 +133,15 @@ def _signature_like(line: str) -> bool:
 def signature_profile(signature: str, new_text: str = "") -> Signature | None:
     """Unit, name and phone stated in a signature (or the last lines of the text)."""
     lines = [ln.strip() for ln in (signature or new_text).splitlines() if ln.strip()][-6:]
-    phone = next((p for p in (phone_in(ln) for ln in lines) if p), None)
+    phone = next((p for p in (_phone(ln) for ln in lines) if p), None)
     org = None
     name = None
     for line in lines:
-        if phone_in(line):
+        if _phone(line):
             continue
-        if org is None and _UNIT_END.search(line) and len(line) <= 40:
+        if org is None and _COMPANY.search(line) and len(line) <= 60:
+            org = line
+        elif org is None and _UNIT_END.search(line) and len(line) <= 40:
             # "南宁市青秀区财政局 信息科" -> the unit, without the section
             org = re.split(r"[\s,，]+", line)[0]
             ends = [m.end() for m in _UNIT_END.finditer(org)]

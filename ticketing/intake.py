@@ -31,6 +31,7 @@ from ticketing.directory import (
     contact_for,
     contact_touch,
     fill_profile,
+    find_contact,
     mark_undeliverable,
 )
 from ticketing.fields import InvalidField, clean_intake_fields
@@ -206,7 +207,12 @@ def _receive_one(
     raw_id = _store_raw(conn, inbound, now)
     if raw_id is None:
         return _replay(conn, inbound, deferred)
-    contact = contact_for(conn, inbound.sender, now)
+    # a robot (bounce, auto-reply) is looked up, never registered as a person
+    contact = (
+        find_contact(conn, inbound.sender)
+        if inbound.automatic
+        else contact_for(conn, inbound.sender, now)
+    )
     if inbound.conversational:
         assert contact is not None  # _check made sure the message has a sender
         result = _converse(desk, conn, inbound, raw_id, contact, triage, named, now, deferred)

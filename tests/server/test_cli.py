@@ -189,3 +189,17 @@ def test_serve_with_workers_and_wechat(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+def test_parse_mail_prints_one_json_line_per_file(tmp_path: Path) -> None:
+    fixtures = ROOT / "tests" / "channels" / "email" / "fixtures"
+    result = xcdesk("parse-mail", str(fixtures / "coremail-gb2312-plain.eml"),
+                    str(fixtures / "empty.eml"))
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["from_email"] and first["subject"] and first["text"]
+    assert set(first) >= {"subject", "from_email", "from_name", "text", "full_text",
+                          "attachments", "problems"}
+    assert second["refused"] == "empty message"
+    missing = xcdesk("parse-mail", str(tmp_path / "nope.eml"))
+    assert missing.returncode == 2 and "无法读取" in missing.stderr

@@ -186,3 +186,34 @@ async def test_451_while_the_database_is_away_then_250(
         await admin.close()
     assert await mail_desk.send(report("服务器宕机", "全局办公停止")) == {}  # the retry
     assert len(await mail_desk.tickets()) == 1
+
+
+async def test_a_bounce_marks_the_address_and_stops_mail_to_it(mail_desk: MailDesk) -> None:
+    from ticketing.workflow import Actor, transition
+
+    await mail_desk.send(report("打印机卡纸", "财务科打印机卡纸"))
+    (ticket,) = await mail_desk.tickets()
+    bounce = (
+        "From: MAILER-DAEMON@mail.xcdesk.example (Mail Delivery System)\r\n"
+        f"To: {SERVICE}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mail.xcdesk.example>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n'
+        "\r\n--b1\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mail.xcdesk.example\r\n\r\n"
+        "Final-Recipient: rfc822; ZhangSan@nn.gov.cn\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--b1--\r\n"
+    ).encode()
+    assert await mail_desk.send(bounce, sender="") == {}
+    assert len(await mail_desk.tickets()) == 1  # a bounce opens nothing
+    async with mail_desk.desk.sessions() as session:
+        contacts = list(await session.scalars(select(Contact)))
+    assert len(contacts) == 1  # the mailer daemon is not registered as a person
+    contact = contacts[0]
+    assert contact is not None and contact.email_undeliverable_at is not None
+    await transition(mail_desk.desk, ticket.ticket_no, "accepted", Actor("agent:王", "agent"))
+    async with mail_desk.desk.sessions() as session:
+        kinds = list(await session.scalars(select(OutboxMessage.kind)))
+    assert kinds == ["ack"]  # no progress notice to an address that bounces

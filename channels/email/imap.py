@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from imap_tools import AND, MailBox, MailBoxUnencrypted, MailMessage
@@ -33,6 +35,7 @@ from ticketing.model import Inbound, IntakeResult
 
 log = logging.getLogger(__name__)
 Intake = Callable[[Inbound], Awaitable[IntakeResult]]
+T = TypeVar("T")
 DONE = "$XcdeskDone"
 _BATCH = 50
 
@@ -105,6 +108,10 @@ class ImapPoller:
         self._poll = poll_seconds
         self._box: MailBox | None = None
         self._task: asyncio.Task[None] | None = None
+        # every IMAP call on one thread of its own: calls on the connection never overlap, and
+        # logging out at stop waits for the call in progress instead of racing it
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="imap")
+        self._stopping = threading.Event()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -113,12 +120,17 @@ class ImapPoller:
             self._task = asyncio.create_task(self._run(), name=f"imap {self.config.key}")
 
     async def stop(self) -> None:
+        self._stopping.set()  # ends an IDLE wait within a second
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await asyncio.to_thread(self._disconnect)
+        await self._call(self._disconnect)
+        self._thread.shutdown(wait=False)
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
     async def _run(self) -> None:
         delay = 1.0
@@ -126,17 +138,17 @@ class ImapPoller:
             try:
                 await self.poll_once()
                 delay = 1.0
-                await asyncio.to_thread(self._wait_for_mail)
+                await self._call(self._wait_for_mail)
             except asyncio.CancelledError:
                 raise
             except MailboxLoginError:
                 log.error("imap %s: login refused; retrying in 60 s", self.config.key)
-                await asyncio.to_thread(self._disconnect)
+                await self._call(self._disconnect)
                 await asyncio.sleep(60)
             except Exception as exc:  # connection lost, server restarting, …
                 log.warning("imap %s: %s; reconnecting in %.0f s", self.config.key,
                             type(exc).__name__, delay)
-                await asyncio.to_thread(self._disconnect)
+                await self._call(self._disconnect)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
 
@@ -146,13 +158,13 @@ class ImapPoller:
         """Take in every new mail of the folder; returns how many were handled."""
         handled = 0
         while True:
-            batch = await asyncio.to_thread(self._fetch_new)
+            batch = await self._call(self._fetch_new)
             if not batch:
                 return handled
             # all of a batch at once: through the group committer that is one transaction
             inbounds = [i for i in (self._inbound(m) for m in batch) if i is not None]
             await asyncio.gather(*(self._intake(i) for i in inbounds))
-            await asyncio.to_thread(self._mark_done, [m.uid for m in batch])
+            await self._call(self._mark_done, [m.uid for m in batch])
             handled += len(batch)
 
     def _inbound(self, message: _RawMessage) -> Inbound | None:
@@ -206,8 +218,14 @@ class ImapPoller:
         return int(uid) if seen_validity == validity else 0
 
     def _wait_for_mail(self) -> None:
+        """Until new mail is announced (IDLE) or `poll_seconds` pass, in slices of a second so
+        that stop() is not kept waiting."""
         box = self._connect()
-        if "IDLE" in box.client.capabilities:
-            box.idle.wait(timeout=min(self._poll, 10))  # short: stop() waits for it
-        else:
-            time.sleep(self._poll)
+        idle = "IDLE" in box.client.capabilities
+        deadline = time.monotonic() + self._poll
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            if idle:
+                if box.idle.wait(timeout=min(1.0, max(deadline - time.monotonic(), 0.1))):
+                    return
+            else:
+                time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))

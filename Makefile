@@ -35,11 +35,13 @@ test: $(STAMP) system-deps
 	$(BIN)/pytest
 
 ## bench: intake throughput against a bare insert; classifier speed against TF-IDF; WeChat
-## webhook requests/s and latency against a bare aiohttp handler
+## webhook requests/s and latency against a bare aiohttp handler; e-mail intake against no-op
+## SMTP/IMAP handlers
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.classifier
 	$(BIN)/python -m bench.wechat
+	$(BIN)/python -m bench.email
 
 ## model: retrain the shipped triage pipeline from classifier/corpus/train.jsonl (fixed seed)
 model: $(STAMP)

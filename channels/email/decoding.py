@@ -18,6 +18,10 @@ _GB_LABELS = frozenset(
      "x-euc-cn", "chinese", "gb2312-80", "hz-gb-2312"}
 )  # fmt: skip
 _FALLBACKS = ("utf-8", "gb18030", "big5")
+# a mail labelled Japanese is Japanese even when the label is wrong: try those first
+_JAPANESE_FALLBACKS = ("iso2022_jp_2004", "iso2022_jp_ext", "jis-as-euc", "cp932",
+                       "euc_jis_2004", "utf-8", "gb18030")
+_JIS_SHIFT = re.compile(rb"\x1b(\$[@B]|\([BJ])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -57,11 +61,12 @@ def decode_bytes(data: bytes, label: str | None, problems: list[str], what: str)
         else:
             _note_narrow_label(data, label, codec, problems, what)
             return text
-    for candidate in _FALLBACKS:
+    japanese = codec is not None and ("jp" in codec or "jis" in codec or codec == "cp932")
+    for candidate in _JAPANESE_FALLBACKS if japanese else _FALLBACKS:
         if candidate == codec:
             continue
         try:
-            text = data.decode(candidate)
+            text = _jis_as_euc(data) if candidate == "jis-as-euc" else data.decode(candidate)
         except UnicodeDecodeError:
             continue
         if label or not data.isascii():
@@ -123,3 +128,21 @@ def _decode_words(value: str, problems: list[str], name: str) -> str:
     # decode_header drops the space between an encoded word and plain text only when RFC 2047
     # says so; nothing else to repair here
     return "".join(out)
+
+
+def _jis_as_euc(data: bytes) -> str:
+    """ISO-2022-JP holding characters its codec refuses (①, NEC extensions): the same JIS
+    codes read as EUC (each byte of a two-byte run with its high bit set)."""
+    out = bytearray()
+    double = False
+    position = 0
+    for match in _JIS_SHIFT.finditer(data):
+        chunk = data[position : match.start()]
+        out += bytes(b | 0x80 for b in chunk) if double else chunk
+        double = match.group(1).startswith(b"$")
+        position = match.end()
+    chunk = data[position:]
+    out += bytes(b | 0x80 for b in chunk) if double else chunk
+    if not _JIS_SHIFT.search(data):
+        raise UnicodeDecodeError("jis-as-euc", data, 0, len(data), "no JIS shift sequences")
+    return bytes(out).decode("euc_jis_2004")

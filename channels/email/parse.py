@@ -120,6 +120,15 @@ def parse_mail(raw: bytes, limits: MailLimits = MailLimits()) -> ParsedMail:
     present = {name.lower() for name, _ in msg.raw_items()}
     if not present & _MAIL_HEADERS:
         raise MailRefused("no mail headers found (not an e-mail message)")
+    try:
+        return _read(msg, limits)
+    except MailRefused:
+        raise
+    except Exception as exc:  # a mail the standard library itself trips over: refused, named
+        raise MailRefused(f"unreadable message: {type(exc).__name__}") from exc
+
+
+def _read(msg: Message, limits: MailLimits) -> ParsedMail:
     problems: list[str] = []
     headers = _Headers(msg, problems)
     from_name, from_email = headers.sender()
@@ -174,8 +183,18 @@ class _Headers:
         raw = self.raw(name)
         return decode_header_value(raw, self._problems, name) if raw else ""
 
-    def addresses(self, name: str) -> list[tuple[str, str]]:
-        raw = re.sub(r"\r?\n[ \t]*", " ", self.raw(name))
+    def addresses(self, name: str, every: bool = False) -> list[tuple[str, str]]:
+        """(display name, address) pairs of the header; `every`: of each copy of the header
+        until one has an address (some mail carries an unusable From and a usable one)."""
+        copies = self._raw.get(name.lower(), []) if every else [self.raw(name)]
+        for value in copies:
+            found = self._addresses(value, name)
+            if found:
+                return found
+        return []
+
+    def _addresses(self, value: str, name: str) -> list[tuple[str, str]]:
+        raw = re.sub(r"\r?\n[ \t]*", " ", value)
         if not raw:
             return []
         found = []
@@ -190,11 +209,15 @@ class _Headers:
                 continue
             name_text = decode_header_value(display, self._problems, name) if display else ""
             found.append((name_text, address))
+        if not found:  # "From: Test test@example.com": an address without its brackets
+            bare = re.search(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", raw)
+            if bare:
+                found.append(("", bare.group(0).lower()))
         return found
 
     def sender(self) -> tuple[str | None, str | None]:
         for name in ("From", "Sender", "Reply-To", "Return-Path"):
-            found = self.addresses(name)
+            found = self.addresses(name, every=True)
             if found:
                 if name != "From":
                     self._problems.append(f"no usable from header, {name.lower()} used")
@@ -251,7 +274,11 @@ class _Body:
     def _forwarded(self, part: Message) -> None:
         inner = part.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else inner
-        data = inner.as_bytes() if isinstance(inner, Message) else b""
+        try:
+            data = inner.as_bytes(policy=policy.compat32) if isinstance(inner, Message) else b""
+        except Exception:  # headers the generator cannot write back out
+            self.problems.append("attached mail could not be kept")
+            return
         self._keep(part, "message/rfc822", "attachment", _filename(part) or "forwarded.eml", data)
 
     def _leaf(self, part: Message) -> None:
@@ -404,6 +431,8 @@ def _filename(part: Message) -> str | None:
     if not name:
         return None
     if isinstance(name, str) and "=?" in name:  # RFC 2047 words in a parameter (Outlook, QQ)
+        name = decode_header_value(name, [], "filename")
+    if any("\udc80" <= ch <= "\udcff" for ch in name):  # raw 8-bit bytes (GBK) in the name
         name = decode_header_value(name, [], "filename")
     return str(name)
 

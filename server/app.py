@@ -15,7 +15,7 @@ from channels.email.sender import EmailSender, SmarthostConfig
 from channels.email.smtp import SmtpConfig, SmtpIntake
 from channels.wechat.sender import SenderConfig, WechatApi, WechatSender
 from channels.wechat.webhook import WechatConfig, WechatWebhook
-from server import api
+from server import api, calls_api
 from server.errors import TEMPLATES, VOCABULARY, error_middleware
 from server.settings import EmailSettings, Settings, WechatSettings
 from ticketing.channel_state import ChannelStateStore
@@ -98,6 +98,7 @@ def build_app(
     app[TEMPLATES] = desk.templates
     app[VOCABULARY] = desk.vocabulary
     app.add_routes(api.routes)
+    app.add_routes(calls_api.routes)
     return app
 
 

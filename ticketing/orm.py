@@ -324,3 +324,37 @@ class ChannelState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Call(Base):
+    """A hotline call: logged by an agent (`source` "agent") or recorded by the PBX ("pbx").
+    The two records of one call are joined through `matched_id`."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("source", "unique_id"),
+        Index("ix_calls_caller_started", "caller", "started_at"),
+        Index("ix_calls_callback", "callback"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(10))
+    unique_id: Mapped[str] = mapped_column(String(200))  # PBX record id, or the log's own key
+    direction: Mapped[str] = mapped_column(String(3), default="in")
+    caller: Mapped[str] = mapped_column(String(40))  # normalised: the customer's number
+    caller_name: Mapped[str | None] = mapped_column(String(100))
+    callee: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(10))  # answered / abandoned / busy / failed
+    agent: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[str | None] = mapped_column(Text)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    matched_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    # a missed call is a callback task (回拨任务): open until an agent logs a call with the number
+    callback: Mapped[str | None] = mapped_column(String(10))
+    callback_done_at: Mapped[datetime | None]
+    callback_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    imported_from: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]

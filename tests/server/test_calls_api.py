@@ -33,7 +33,8 @@ async def ticket(api: Api, ticket_no: str) -> WorkOrder:
 async def test_a_call_opens_a_phone_ticket_with_the_call_times(api: Api) -> None:
     status, body = await api.call("POST", "/api/v1/calls", json={
         "caller": "0771-5551234", "started_at": at(0), "answered_at": at(12),
-        "summary": "财务科打印机卡纸，打不出公文", "caller_name": "张三", "org_name": "南宁市青秀区财政局",
+        "summary": "财务科打印机卡纸，打不出公文", "caller_name": "张三",
+        "org_name": "南宁市青秀区财政局",
     })
     assert status == 201, body
     no = body["ticket"]["ticket_no"]

@@ -4,6 +4,7 @@ outbox dispatcher), started and stopped with the app."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -13,6 +14,8 @@ from channels.email.inbound import MailIntakeConfig
 from channels.email.parse import MailLimits
 from channels.email.sender import EmailSender, SmarthostConfig
 from channels.email.smtp import SmtpConfig, SmtpIntake
+from channels.phone.cdr import GenericMapping
+from channels.phone.importer import CdrFolderWatcher, CdrSource
 from channels.wechat.sender import SenderConfig, WechatApi, WechatSender
 from channels.wechat.webhook import WechatConfig, WechatWebhook
 from server import api, calls_api
@@ -75,6 +78,7 @@ def build_app(
         ]
     dispatcher = OutboxDispatcher(desk, senders)
     app[DISPATCHER] = dispatcher
+    watcher = cdr_watcher(settings, desk) if settings.phone.cdr_folder else None
 
     async def start_workers(_: web.Application) -> None:
         await committer.start()
@@ -84,8 +88,12 @@ def build_app(
             await smtp.start(mail.smtp_host, mail.smtp_port)
         for poller in pollers:
             await poller.start()
+        if watcher is not None:
+            await watcher.start()
 
     async def stop_workers(_: web.Application) -> None:
+        if watcher is not None:
+            await watcher.stop()
         for poller in pollers:
             await poller.stop()
         if smtp is not None:
@@ -100,6 +108,31 @@ def build_app(
     app.add_routes(api.routes)
     app.add_routes(calls_api.routes)
     return app
+
+
+def cdr_watcher(settings: Settings, desk: Desk) -> CdrFolderWatcher:
+    phone = settings.phone
+    return CdrFolderWatcher(
+        desk, Path(phone.cdr_folder), cdr_source(settings), phone.cdr_poll_seconds
+    )
+
+
+def cdr_source(settings: Settings, fmt: str | None = None) -> CdrSource:
+    """How the PBX writes its CDR files (phone.cdr_format and the generic column names)."""
+    phone = settings.phone
+    mapping = GenericMapping(
+        unique_id=phone.generic_unique_id,
+        caller=phone.generic_caller,
+        caller_name=phone.generic_caller_name or None,
+        callee=phone.generic_callee or None,
+        started_at=phone.generic_started_at,
+        answered_at=phone.generic_answered_at or None,
+        ended_at=phone.generic_ended_at or None,
+        agent=phone.generic_agent or None,
+        time_format=phone.generic_time_format,
+        encoding=phone.generic_encoding,
+    )
+    return CdrSource(fmt or phone.cdr_format, settings.zone, mapping)
 
 
 def mail_limits(s: EmailSettings) -> MailLimits:

@@ -11,9 +11,9 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 from aiohttp import web
@@ -21,7 +21,7 @@ from aiohttp import web
 from classifier import corpus
 from classifier.evaluate import evaluate, format_report
 from classifier.triage import triage_json
-from server.app import build_app, make_runner
+from server.app import build_app, cdr_source, make_runner
 from server.runtime import DatabaseUnavailable, Runtime, build_classifier, open_runtime
 from server.settings import Settings, SettingsError, load_settings
 from ticketing.access import TokenError, create_token
@@ -354,3 +354,163 @@ def parse_mail_command(files: tuple[Path, ...]) -> None:
         click.echo(json.dumps(summary, ensure_ascii=False))
     if failed:
         sys.exit(2)
+
+
+@main.command("import-calls")
+@config_option
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["asterisk", "freeswitch", "generic"]),
+              default=None, help="CDR layout (default: phone.cdr_format).")
+@click.option("--watch", "folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Keep importing new files that appear in this folder.")
+def import_calls(
+    config_file: Path | None, files: tuple[Path, ...], fmt: str | None, folder: Path | None
+) -> None:
+    """Import call-detail records of the PBX (each file all or nothing; again changes nothing)."""
+    from channels.phone.cdr import CdrError
+    from channels.phone.importer import CdrFolderWatcher, import_file
+
+    settings = _settings(config_file)
+    source = cdr_source(settings, fmt)
+    if not files and folder is None:
+        raise click.UsageError("给出 CDR 文件或 --watch 文件夹 | give CDR files or --watch FOLDER")
+
+    async def work(runtime: Runtime) -> int:
+        failed = 0
+        for path in files:
+            try:
+                result = await asyncio.to_thread(_import_with_bar, runtime, path, source)
+            except CdrError as exc:
+                click.echo(f"{path}：未导入，以下行有误 | not imported, bad rows:\n{exc}", err=True)
+                failed += 1
+                continue
+            click.echo(
+                f"{path}：{result.records} 条记录，新导入 {result.inserted}，已存在 "
+                f"{result.duplicates}，与坐席登记匹配 {result.matched}，新回拨任务 "
+                f"{result.callbacks_opened}"
+            )
+        if folder is not None:
+            poll = settings.phone.cdr_poll_seconds
+            watcher = CdrFolderWatcher(runtime.desk, folder, source, poll)
+            click.echo(f"正在监视 {folder}（Ctrl-C 停止）| watching {folder}")
+            await watcher.start()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            await watcher.stop()
+        return failed
+
+    def _import_with_bar(runtime: Runtime, path: Path, src: Any) -> Any:
+        size = path.stat().st_size
+        if size < 1_000_000:
+            return import_file(runtime.desk, path, src)
+        with click.progressbar(length=max(size // 120, 1), label=f"导入 {path.name}",
+                               file=sys.stderr) as bar:
+            return import_file(runtime.desk, path, src, progress=bar.update)
+
+    failed = _run(settings, work, migrate=False)
+    if failed:
+        sys.exit(1)
+
+
+@main.command("call")
+@config_option
+@click.option("--caller", required=True, help="The caller's number.")
+@click.option("--agent", required=True, help="Who took the call.")
+@click.option("--summary", default="", help="The problem, in the caller's words.")
+@click.option("--ticket", "ticket_no", default=None, help="A follow-up about this ticket.")
+@click.option("--started", default=None, help="Call start, ISO 8601 with zone (default: now).")
+@click.option("--answered", default=None, help="Answer time, ISO 8601 with zone.")
+@click.option("--name", default=None, help="The caller's name.")
+@click.option("--org", default=None, help="The caller's unit.")
+@click.option("--callback", is_flag=True, help="We called the user back (outgoing call).")
+def call(
+    config_file: Path | None, caller: str, agent: str, summary: str, ticket_no: str | None,
+    started: str | None, answered: str | None, name: str | None, org: str | None,
+    callback: bool,
+) -> None:
+    """Log a hotline call from the terminal; prints the caller and the ticket as JSON."""
+    from ticketing import calls
+
+    settings = _settings(config_file)
+
+    def moment(value: str | None, option: str) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(
+                "应为 ISO 8601 时间 | must be ISO 8601", param_hint=option
+            ) from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings.zone)
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        desk = runtime.desk
+        logged = await calls.log_call(desk, calls.CallLog(
+            caller=caller, agent=agent, summary=summary, ticket_no=ticket_no,
+            started_at=moment(started, "--started") or desk.clock(),
+            answered_at=moment(answered, "--answered"), caller_name=name, org_name=org,
+            direction="out" if callback else "in",
+        ))
+        async with desk.sessions() as session:
+            who = await calls.caller_info(session, caller)
+        result = logged.result
+        return {
+            "call_id": logged.call_id,
+            "ticket_no": result.ticket_no if result else None,
+            "outcome": (result.first_outcome or result.outcome) if result else None,
+            "level": result.level if result else None,
+            "matched_pbx_record": logged.matched,
+            "callbacks_closed": logged.callbacks_closed,
+            "caller": {"phone": who.phone, "name": who.name, "org_name": who.org_name,
+                       "open_tickets": who.open_tickets},
+        }
+
+    click.echo(json.dumps(_run(settings, work, migrate=True), ensure_ascii=False, indent=1))
+
+
+@main.group()
+def report() -> None:
+    """Reports for supervisors."""
+
+
+@report.command("hotline")
+@config_option
+@click.option("--from", "since", default=None, help="First local day, YYYY-MM-DD.")
+@click.option("--to", "until", default=None, help="Last local day, YYYY-MM-DD (inclusive).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def report_hotline(
+    config_file: Path | None, since: str | None, until: str | None, as_json: bool
+) -> None:
+    """Hotline figures: calls, answered within 30 s, abandoned, waits; by day and by hour."""
+    from ticketing import calls, hotline
+
+    settings = _settings(config_file)
+    first, last = _since(since, settings), _since(until, settings)
+    if last is not None:
+        last += timedelta(days=1)
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        async with runtime.desk.sessions() as session:
+            rows = await calls.pbx_calls(session, first, last)
+        return hotline.report(rows, settings.zone)
+
+    figures = _run(settings, work, migrate=False)
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{'时段':<12}{'来电':>6}{'接通':>6}{'30秒内接通':>10}{'接通率':>8}{'放弃':>6}"
+               f"{'平均等待秒':>10}{'P90等待秒':>10}")
+    rows = [("合计", figures["total"])] + [(d, f) for d, f in figures["by_day"].items()] + [
+        (f"{h}时", f) for h, f in figures["by_hour"].items()]
+    for label, f in rows:
+        rate = f["answered_within_30s_rate"]
+        click.echo(
+            f"{label:<12}{f['calls']:>8}{f['answered']:>8}{f['answered_within_30s']:>12}"
+            f"{'' if rate is None else f'{rate:.1%}':>11}{f['abandoned']:>8}"
+            f"{'' if f['average_wait_seconds'] is None else f['average_wait_seconds']:>14}"
+            f"{'' if f['p90_wait_seconds'] is None else f['p90_wait_seconds']:>12}"
+        )

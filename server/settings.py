@@ -210,6 +210,25 @@ class EmailSettings(_Section):
         return value
 
 
+class PhoneSettings(_Section):
+    """Call-detail records from the PBX."""
+
+    cdr_folder: str = ""  # watched by `xcdesk serve` for new CDR files; empty: not watched
+    cdr_format: Literal["asterisk", "freeswitch", "generic"] = "asterisk"
+    cdr_poll_seconds: float = Field(default=10, gt=0)
+    # the generic CSV format: header names of its columns (empty: the column is absent)
+    generic_unique_id: str = "呼叫ID"
+    generic_caller: str = "主叫号码"
+    generic_caller_name: str = ""
+    generic_callee: str = "被叫号码"
+    generic_started_at: str = "开始时间"
+    generic_answered_at: str = "应答时间"
+    generic_ended_at: str = "结束时间"
+    generic_agent: str = "坐席"
+    generic_time_format: str = "%Y-%m-%d %H:%M:%S"
+    generic_encoding: str = "utf-8-sig"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -228,6 +247,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     wechat: WechatSettings = WechatSettings()
     email: EmailSettings = EmailSettings()
+    phone: PhoneSettings = PhoneSettings()
 
     @classmethod
     def settings_customise_sources(

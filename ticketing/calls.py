@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -261,17 +261,25 @@ def _close_callbacks(
 
 
 def import_calls_sync(
-    desk: Desk, records: Sequence[PbxRecord], source_name: str
+    desk: Desk,
+    records: Sequence[PbxRecord],
+    source_name: str,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 5000,
 ) -> ImportResult:
-    """One file of PBX records, all or nothing, idempotent by record id."""
+    """One file of PBX records, all or nothing (one transaction), idempotent by record id.
+    `progress` is told how many rows each executed chunk held."""
     now = desk.clock()
-    rows = [_pbx_row(r, source_name, now) for r in records]
     with desk.writer.begin() as conn:
         before = _count(conn)
-        if rows:
-            conn.execute(_insert_ignore(conn.dialect.name), rows)
+        statement = _insert_ignore(conn.dialect.name)
+        for start in range(0, len(records), chunk):
+            part = records[start : start + chunk]
+            conn.execute(statement, [_pbx_row(r, source_name, now) for r in part])
+            if progress is not None:
+                progress(len(part))
         inserted = _count(conn) - before
-        new = _new_rows(conn, [r.unique_id for r in records]) if inserted else []
+        new = _new_rows(conn, source_name[:300], now) if inserted else []
         matched = _match_imported(desk, conn, new, now)
         opened = _open_callbacks(conn, new)
     return ImportResult(len(records), inserted, len(records) - inserted, matched, opened)
@@ -310,18 +318,18 @@ def _count(conn: Connection) -> int:
     )
 
 
-def _new_rows(conn: Connection, ids: list[str]) -> list[Any]:
-    """The records of this import that are not yet joined (so new, or waiting for their log)."""
-    found: list[Any] = []
-    for start in range(0, len(ids), 900):  # stay under SQLite's parameter limit
-        found += conn.execute(
-            select(_CALLS).where(
-                _CALLS.c.source == "pbx",
-                _CALLS.c.unique_id.in_(ids[start : start + 900]),
-                _CALLS.c.matched_id.is_(None),
-            )
-        ).all()
-    return found
+def _new_rows(conn: Connection, source_name: str, now: datetime) -> list[Any]:
+    """The records this import added (stamped with its file name and moment)."""
+    return conn.execute(
+        select(
+            _CALLS.c.id, _CALLS.c.caller, _CALLS.c.started_at, _CALLS.c.answered_at,
+            _CALLS.c.outcome, _CALLS.c.direction,
+        ).where(
+            _CALLS.c.source == "pbx",
+            _CALLS.c.imported_from == source_name,
+            _CALLS.c.created_at == now,
+        )
+    ).all()
 
 
 def _match_imported(desk: Desk, conn: Connection, records: list[Any], now: datetime) -> int:
@@ -357,25 +365,36 @@ def _match_imported(desk: Desk, conn: Connection, records: list[Any], now: datet
 def _open_callbacks(conn: Connection, records: list[Any]) -> int:
     """Unanswered inbound calls nobody has called back since become callback tasks."""
     missed = [r for r in records if r.outcome != "answered" and r.direction == "in"]
-    opened = 0
+    if not missed:
+        return 0
+    since = min(r.started_at for r in missed)
+    logged: dict[str, list[Any]] = defaultdict(list)
+    for log in conn.execute(
+        select(_CALLS.c.id, _CALLS.c.caller, _CALLS.c.started_at)
+        .where(_CALLS.c.source == "agent", _CALLS.c.started_at >= since)
+        .order_by(_CALLS.c.started_at)
+    ):
+        logged[log.caller].append(log)
+    updates = []
     for record in missed:
-        called_back = conn.execute(
-            select(_CALLS.c.id).where(
-                _CALLS.c.source == "agent",
-                _CALLS.c.caller == record.caller,
-                _CALLS.c.started_at >= record.started_at,
-            ).limit(1)
-        ).first()
-        conn.execute(
-            update(_CALLS)
-            .where(_CALLS.c.id == record.id)
-            .values(
-                callback="done" if called_back else "open",
-                callback_call_id=called_back.id if called_back else None,
-            )
+        back = next(
+            (log for log in logged.get(record.caller, ()) if log.started_at >= record.started_at),
+            None,
         )
-        opened += called_back is None
-    return opened
+        updates.append(
+            {
+                "call_id": record.id,
+                "state": "open" if back is None else "done",
+                "back_id": back.id if back is not None else None,
+            }
+        )
+    conn.execute(
+        update(_CALLS)
+        .where(_CALLS.c.id == bindparam("call_id"))
+        .values(callback=bindparam("state"), callback_call_id=bindparam("back_id")),
+        updates,
+    )
+    return sum(u["state"] == "open" for u in updates)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.classifier
 	$(BIN)/python -m bench.wechat
 	$(BIN)/python -m bench.email
+	$(BIN)/python -m bench.calls
 
 ## model: retrain the shipped triage pipeline from classifier/corpus/train.jsonl (fixed seed)
 model: $(STAMP)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from classifier.triage import Triage
 from ticketing.channel_state import NonceReplayed, claim_nonce
+from ticketing.contracts import contracts_of
 from ticketing.db import upsert
 from ticketing.desk import Desk
 from ticketing.directory import (
@@ -50,6 +51,9 @@ from ticketing.orm import (
 )
 from ticketing.outbox import Outbound, enqueue
 from ticketing.profile import Profile, parse_profile
+from ticketing.responsibility import decide
+from ticketing.routing import route_to_vendors
+from ticketing.service_period import service_period
 from ticketing.sla import deadlines
 
 # the channels where a person (agent, API client) vouches for the ticket number named
@@ -619,6 +623,13 @@ def work_order_values(
         "primary_vendor_id": vendor_ids[primary] if primary else None,
         "escalation_tier": 1,
         "sale_date": fields.get("sale_date"),
+        "in_free_period": (
+            service_period(fields["sale_date"], fields.get("product_category", triage.category))
+            .in_free_period(inbound.received_at.astimezone(desk.zone).date())
+            if fields.get("sale_date")
+            else None
+        ),
+        "responsibility_basis": "signed_by" if primary else None,
         "contact_id": contact.id if contact else None,
         "triage": _triage_record(triage, person_set),
         "needs_review": not confident and not {"level", "product_category"} <= set(person_set),
@@ -650,14 +661,21 @@ def _open(
         contact=contact,
         vendor_ids=vendor_ids,
     )
+    secondary_ids = [vendor_ids[n] for n in secondaries]
+    if values["primary_vendor_id"] is None and values["org_name"]:
+        secondary_ids = _responsibility(desk, conn, values) or secondary_ids
     ticket_id = (
         conn.execute(_INSERT_TICKET, values)
     ).scalar_one()
-    if secondaries:
+    if secondary_ids:
         conn.execute(
             insert(SecondaryVendor.__table__),
-            [{"work_order_id": ticket_id, "vendor_id": vendor_ids[n]} for n in secondaries],
+            [{"work_order_id": ticket_id, "vendor_id": v} for v in secondary_ids],
         )
+    route_to_vendors(
+        desk, conn, ticket_id, values["ticket_no"], values["primary_vendor_id"], secondary_ids,
+        "new", now,
+    )
     deferred.event(
         work_order_id=ticket_id,
         actor=inbound.actor,
@@ -701,6 +719,25 @@ def _open(
         contact_id=values["contact_id"],
         org_name=values["org_name"],
     )
+
+
+def _responsibility(desk: Desk, conn: Connection, values: dict[str, Any]) -> list[int]:
+    """Fill the responsible companies from the contracts registry (section 二); returns the
+    secondary ones. A first-inquiry case leaves the primary for a person to pick."""
+    found = contracts_of(conn, values["org_name"], values["product_category"])
+    decision = decide(found, values["product_category"], values["product_brand"],
+                      values["product_model"])
+    if decision is None:
+        return []
+    values["primary_vendor_id"] = decision.primary_id
+    values["responsibility_basis"] = decision.basis
+    if values["sale_date"] is None and decision.sale_date is not None:
+        values["sale_date"] = decision.sale_date
+        period = service_period(decision.sale_date, values["product_category"])
+        values["in_free_period"] = period.in_free_period(
+            values["reported_at"].astimezone(desk.zone).date()
+        )
+    return list(decision.secondary_ids)
 
 
 def _relocate(

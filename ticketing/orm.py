@@ -358,3 +358,27 @@ class Call(Base):
     callback_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
     imported_from: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
+
+
+class Contract(Base):
+    """Who sold what to which unit (the contracts registry responsibility is decided from).
+    Brand and model are "" when the contract does not name them, so the row is unique."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "product_category", "product_brand", "product_model",
+            "seller_id", "sale_date",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_category: Mapped[str] = mapped_column(String(20))
+    product_brand: Mapped[str] = mapped_column(String(100), default="")
+    product_model: Mapped[str] = mapped_column(String(100), default="")
+    seller_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    integrator_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    related_party_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    sale_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from channels.email.sender import EmailSender, SmarthostConfig
 from channels.email.smtp import SmtpConfig, SmtpIntake
 from channels.phone.cdr import GenericMapping
 from channels.phone.importer import CdrFolderWatcher, CdrSource
+from channels.vendor.webhook import VENDOR_RETRY, VendorWebhookSender
 from channels.wechat.sender import SenderConfig, WechatApi, WechatSender
 from channels.wechat.webhook import WechatConfig, WechatWebhook
 from server import api, calls_api
@@ -76,7 +77,8 @@ def build_app(
             for url in mail.imap.split(",")
             if url.strip()
         ]
-    dispatcher = OutboxDispatcher(desk, senders)
+    senders["vendor"] = VendorWebhookSender(desk).deliver
+    dispatcher = OutboxDispatcher(desk, senders, policies={"vendor": VENDOR_RETRY})
     app[DISPATCHER] = dispatcher
     watcher = cdr_watcher(settings, desk) if settings.phone.cdr_folder else None
 

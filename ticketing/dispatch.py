@@ -74,6 +74,7 @@ class OutboxDispatcher:
         channels: Mapping[str, Deliver],
         *,
         policy: RetryPolicy = RetryPolicy(),
+        policies: Mapping[str, RetryPolicy] | None = None,  # per channel, over `policy`
         batch: int = 20,
         lease: timedelta = timedelta(minutes=2),
         poll_seconds: float = 0.5,
@@ -82,6 +83,7 @@ class OutboxDispatcher:
         self._desk = desk
         self._channels = dict(channels)
         self._policy = policy
+        self._policies = dict(policies or {})
         self._batch = batch
         self._lease = lease
         self._poll = poll_seconds
@@ -183,12 +185,13 @@ class OutboxDispatcher:
 
     def _failed(self, item: OutboxItem, reason: str, permanent: bool) -> None:
         now = self._desk.clock()
-        dead = permanent or item.attempts >= self._policy.max_attempts
+        policy = self._policies.get(item.channel, self._policy)
+        dead = permanent or item.attempts >= policy.max_attempts
         values: dict[str, Any] = {"last_error": reason[:2000]}
         if dead:
             values["status"] = "dead"
         else:
-            values["next_attempt_at"] = now + self._policy.delay(item.attempts)
+            values["next_attempt_at"] = now + policy.delay(item.attempts)
         with self._desk.writer.begin() as conn:
             conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == item.id).values(**values))
             if dead and item.work_order_id is not None:

@@ -1,0 +1,1 @@
+"""The vendor channel: tickets pushed to the responsible companies' webhooks."""

@@ -26,6 +26,7 @@ from ticketing.channel_state import ChannelStateStore
 from ticketing.desk import Desk
 from ticketing.dispatch import Deliver, OutboxDispatcher
 from ticketing.group_commit import GroupCommitter
+from ticketing.sla_watch import SlaWatcher
 
 MAX_BODY_BYTES = 256 * 1024
 DISPATCHER = web.AppKey("dispatcher", OutboxDispatcher)
@@ -81,6 +82,8 @@ def build_app(
     dispatcher = OutboxDispatcher(desk, senders, policies={"vendor": VENDOR_RETRY})
     app[DISPATCHER] = dispatcher
     watcher = cdr_watcher(settings, desk) if settings.phone.cdr_folder else None
+    sla = SlaWatcher(desk, interval=settings.ticketing.sla_watch_seconds,
+                     supervisor_email=desk.supervisor_email)
 
     async def start_workers(_: web.Application) -> None:
         await committer.start()
@@ -92,8 +95,11 @@ def build_app(
             await poller.start()
         if watcher is not None:
             await watcher.start()
+        if dispatch_in_background:
+            await sla.start()
 
     async def stop_workers(_: web.Application) -> None:
+        await sla.stop()
         if watcher is not None:
             await watcher.stop()
         for poller in pollers:

@@ -60,6 +60,7 @@ def build_desk(
         prefix=settings.ticketing.prefix,
         zone=settings.zone,
         review_threshold=settings.ticketing.review_threshold,
+        supervisor_email=settings.ticketing.supervisor_email or None,
     )
 
 

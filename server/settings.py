@@ -62,6 +62,8 @@ class TicketingSettings(_Section):
     prefix: str = "XC"
     timezone: str = "Asia/Shanghai"
     review_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    supervisor_email: str = ""  # told of P1 reports and missed deadlines (by e-mail)
+    sla_watch_seconds: float = Field(default=30, gt=0)  # how often deadlines are checked
 
     @field_validator("prefix")
     @classmethod

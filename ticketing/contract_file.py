@@ -141,9 +141,7 @@ def _render(errors: list[tuple[int, str]]) -> str:
     return "\n".join(lines)
 
 
-def read_contracts(
-    data: bytes, filename: str, *, today: date | None = None
-) -> list[ContractRow]:
+def read_contracts(data: bytes, filename: str, *, today: date | None = None) -> list[ContractRow]:
     """Parse and validate a whole contracts file, chosen by the extension of `filename`.
 
     `.csv` files may be UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030; `.xlsx` files
@@ -247,11 +245,7 @@ def _header_key(text: str) -> str:
 
 _HEADER_FIELDS: dict[str, str] = {
     **{_header_key(field): field for field in FIELDS},
-    **{
-        _header_key(name): field
-        for field, names in _CHINESE_HEADERS.items()
-        for name in names
-    },
+    **{_header_key(name): field for field, names in _CHINESE_HEADERS.items() for name in names},
 }
 _CATEGORY_KEYS: dict[str, str] = {
     **{category: category for category in CATEGORIES},

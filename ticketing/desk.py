@@ -34,6 +34,7 @@ class Desk:
     zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
     review_threshold: float = 0.5
     clock: Callable[[], datetime] = field(default=utc_now)
+    supervisor_email: str | None = None  # told of P1 reports and missed deadlines
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

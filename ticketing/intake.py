@@ -55,6 +55,7 @@ from ticketing.responsibility import decide
 from ticketing.routing import route_to_vendors
 from ticketing.service_period import service_period
 from ticketing.sla import deadlines
+from ticketing.sla_watch import first_check
 
 # the channels where a person (agent, API client) vouches for the ticket number named
 _STAFF_CHANNELS = frozenset({"phone", "api"})
@@ -664,6 +665,7 @@ def _open(
     secondary_ids = [vendor_ids[n] for n in secondaries]
     if values["primary_vendor_id"] is None and values["org_name"]:
         secondary_ids = _responsibility(desk, conn, values) or secondary_ids
+    values["sla_check_at"] = first_check(values)
     ticket_id = (
         conn.execute(_INSERT_TICKET, values)
     ).scalar_one()
@@ -676,6 +678,17 @@ def _open(
         desk, conn, ticket_id, values["ticket_no"], values["primary_vendor_id"], secondary_ids,
         "new", now,
     )
+    if values["level"] == "P1" and desk.supervisor_email:
+        enqueue(conn, Outbound(
+            dedupe_key=f"supervisor:{values['ticket_no']}:p1",
+            channel="email",
+            recipient=desk.supervisor_email,
+            kind="supervisor",
+            subject=f"[{values['ticket_no']}] 一级（重大）问题",
+            body=desk.templates.render("supervisor_p1.txt.j2", **values),
+            payload={"ticket_no": values["ticket_no"]},
+            work_order_id=ticket_id,
+        ), now)
     deferred.event(
         work_order_id=ticket_id,
         actor=inbound.actor,

@@ -135,6 +135,10 @@ class WorkOrder(Base):
     primary_vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)
     responsibility_basis: Mapped[str | None] = mapped_column(String(20))
     escalation_tier: Mapped[int] = mapped_column(Integer, default=1)
+    # when the SLA watcher must next look at this ticket (None: nothing left to watch), and
+    # the marks it has already acted on ("respond:75", "resolve:100", …)
+    sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    sla_marks: Mapped[list[Any] | None] = mapped_column(JSON)
     sale_date: Mapped[date | None] = mapped_column(Date)
     in_free_period: Mapped[bool | None] = mapped_column(Boolean)
     # bookkeeping

@@ -15,6 +15,7 @@ from ticketing.fields import check_choice
 from ticketing.lifecycle import Status, parse_status, plan
 from ticketing.notices import progress_notice
 from ticketing.orm import Contact, WorkOrder
+from ticketing.sla_watch import next_check
 
 
 class TicketNotFound(Exception):
@@ -100,6 +101,7 @@ async def transition(
                 data=supplied if field == "status" else None,
             )
         order.updated_at = now
+        order.sla_check_at = next_check(order, list(order.sla_marks or []))
         contact = await session.get(Contact, order.contact_id) if order.contact_id else None
         notice = progress_notice(desk, order, contact, now)
         if notice is not None:

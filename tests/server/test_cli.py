@@ -203,3 +203,21 @@ def test_parse_mail_prints_one_json_line_per_file(tmp_path: Path) -> None:
     assert second["refused"] == "empty message"
     missing = xcdesk("parse-mail", str(tmp_path / "nope.eml"))
     assert missing.returncode == 2 and "无法读取" in missing.stderr
+
+
+def test_import_contracts_and_vendor_add(tmp_path: Path) -> None:
+    env = {"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"}
+    good = ROOT / "tests" / "ticketing" / "fixtures" / "contracts" / "contracts_gb18030.csv"
+    first = xcdesk("import-contracts", str(good), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "新导入" in first.stdout and "已存在 0" in first.stdout
+    again = xcdesk("import-contracts", str(good), env=env)
+    assert "新导入 0" in again.stdout
+    bad = ROOT / "tests" / "ticketing" / "fixtures" / "contracts" / "contracts_errors.csv"
+    refused = xcdesk("import-contracts", str(bad), env=env)
+    assert refused.returncode == 1 and "第 " in refused.stderr and "未导入" in refused.stderr
+    added = xcdesk("vendor", "add", "甲公司", "--webhook", "https://jia.example/h",
+                   "--secret", "s", env=env)
+    assert added.returncode == 0 and "已登记企业 甲公司" in added.stdout
+    no_secret = xcdesk("vendor", "add", "乙公司", "--webhook", "https://yi.example/h", env=env)
+    assert no_secret.returncode == 2 and "--secret" in no_secret.stderr

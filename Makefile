@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.wechat
 	$(BIN)/python -m bench.email
 	$(BIN)/python -m bench.calls
+	$(BIN)/python -m bench.sla
 
 ## model: retrain the shipped triage pipeline from classifier/corpus/train.jsonl (fixed seed)
 model: $(STAMP)

@@ -55,7 +55,7 @@ from ticketing.responsibility import decide
 from ticketing.routing import route_to_vendors
 from ticketing.service_period import service_period
 from ticketing.sla import deadlines
-from ticketing.sla_watch import first_check
+from ticketing.sla_marks import first_check
 
 # the channels where a person (agent, API client) vouches for the ticket number named
 _STAFF_CHANNELS = frozenset({"phone", "api"})

@@ -386,3 +386,24 @@ class Contract(Base):
     related_party_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     sale_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
+
+
+class Transfer(Base):
+    """A request to move primary responsibility (主责) to another company, and its fate:
+    pending → accepted / refused; unconfirmed after 24 h it climbs the liaison chain
+    (`level` 1 本地联络员, 2 设区市联络员, 3 自治区数据局 技术仲裁) until someone decides."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    from_vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    to_vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))  # pending/accepted/refused/escalated/decided
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    requested_at: Mapped[datetime]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)  # next escalation; None: done
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_note: Mapped[str | None] = mapped_column(Text)

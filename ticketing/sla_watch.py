@@ -26,21 +26,16 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ticketing.desk import Desk
-from ticketing.lifecycle import Status
 from ticketing.orm import Event, WorkOrder
 from ticketing.outbox import Outbound, enqueue
 from ticketing.routing import route_to_vendors
+from ticketing.sla_marks import milestones, next_check
+from ticketing.transfers import escalate_due_transfers
 
 log = logging.getLogger(__name__)
 _WO = WorkOrder.__table__
 LOCK_KEY = 0x78636465736B  # "xcdesk": the advisory lock of the SLA watcher
 MAX_TIER = 3
-WARN_AT = 0.75
-# the deadline, and the stamp that meets it
-_DEADLINES = (("respond", "respond_due", "responded_at"),
-              ("arrive", "arrive_due", "arrived_at"),
-              ("resolve", "resolve_due", "completed_at"))  # fmt: skip
-_CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
 
 _COLUMNS = (
     _WO.c.id, _WO.c.ticket_no, _WO.c.status, _WO.c.level, _WO.c.reported_at,
@@ -62,27 +57,6 @@ class PassResult:
     tickets: int
     warnings: int
     breaches: int
-
-
-def milestones(row: Any) -> list[tuple[str, datetime]]:
-    """(mark, moment) of every deadline still running on the ticket, in time order."""
-    if row.status in _CLOSED:
-        return []
-    found = []
-    for name, due_column, stamp in _DEADLINES:
-        due, done = getattr(row, due_column), getattr(row, stamp)
-        if due is None or done is not None:
-            continue
-        if name == "arrive" and row.handling_mode != "onsite":
-            continue
-        found.append((f"{name}:75", row.reported_at + (due - row.reported_at) * WARN_AT))
-        found.append((f"{name}:100", due))
-    return sorted(found, key=lambda m: m[1])
-
-
-def next_check(row: Any, marks: list[str]) -> datetime | None:
-    pending = [moment for mark, moment in milestones(row) if mark not in marks]
-    return min(pending) if pending else None
 
 
 class SlaWatcher:
@@ -140,6 +114,7 @@ class SlaWatcher:
                 )
             if updates:
                 conn.execute(_SET, updates)
+            escalate_due_transfers(self._desk, conn, now)
         return PassResult(True, len(rows), warnings, breaches)
 
     def _warn(self, conn: Connection, row: Any, mark: str, now: datetime) -> None:
@@ -197,16 +172,3 @@ def due_count(conn: Connection, now: datetime) -> int:
         select(func.count()).select_from(_WO).where(_WO.c.sla_check_at <= now)
     ).scalar_one())
 
-
-_STAMPS = ("responded_at", "arrived_at", "completed_at")
-
-
-def first_check(values: dict[str, Any]) -> datetime | None:
-    """`sla_check_at` of a new work order (its row values, before any stamp)."""
-    row = _Row({stamp: None for stamp in _STAMPS} | values)
-    return next_check(row, [])
-
-
-class _Row:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)

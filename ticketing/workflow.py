@@ -15,7 +15,7 @@ from ticketing.fields import check_choice
 from ticketing.lifecycle import Status, parse_status, plan
 from ticketing.notices import progress_notice
 from ticketing.orm import Contact, WorkOrder
-from ticketing.sla_watch import next_check
+from ticketing.sla_marks import next_check
 
 
 class TicketNotFound(Exception):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ticketing.attachments import attachments_of
 from ticketing.directory import mask_phone
 from ticketing.orm import Contact, OutboxMessage, SecondaryVendor, Vendor, WorkOrder
+from ticketing.service_period import service_period
 from ticketing.workflow import Actor
 
 # the order of fields in the API and the ledger: the standard's, then the process's
@@ -81,6 +82,10 @@ def ticket_view(order: WorkOrder, actor: Actor) -> dict[str, Any]:
     if actor.role == "vendor" and order.primary_vendor_id != actor.vendor_id:
         values["contact_phone"] = mask_phone(values["contact_phone"])
     values["triage"] = order.triage
+    if order.sale_date is not None:  # the service periods, on the ticket and the vendor's copy
+        period = service_period(order.sale_date, order.product_category)
+        values["free_period_until"] = period.free_until
+        values["service_period_until"] = period.service_until
     return as_json(values)
 
 

@@ -131,6 +131,10 @@ async def test_signed_by_seller_with_a_copy_to_the_maker(desk: Desk, receiver: R
     assert pushed["role"] == "primary" and pushed["event"] == "new"
     assert pushed["ticket"]["ticket_no"] == order.ticket_no
     assert pushed["ticket"]["contact_phone"] == "13800771234"  # the primary sees it whole
+    assert pushed["ticket"]["sale_date"] == "2025-06-01"
+    assert pushed["ticket"]["free_period_until"] == "2028-06-01"  # hardware: 3 years
+    assert pushed["ticket"]["service_period_until"] == "2031-06-01"
+    assert pushed["ticket"]["in_free_period"] is True
     (mail,) = d.mailed  # type: ignore[attr-defined]
     assert mail.recipient == "service@bing.example" and mail.kind == "vendor_ticket"
 

@@ -17,7 +17,7 @@ from ticketing import queries, workflow
 from ticketing.access import authenticate
 from ticketing.corrections import CORRECTABLE, correct_triage
 from ticketing.desk import Desk
-from ticketing.fields import SETTABLE_AT_INTAKE, InvalidField
+from ticketing.fields import EARLIEST, LATEST, SETTABLE_AT_INTAKE, InvalidField
 from ticketing.group_commit import GroupCommitter
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, Sender
@@ -38,7 +38,9 @@ routes = web.RouteTableDef()
 async def auth_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    if not request.path.startswith("/api/"):
+    if "\x00" in request.path or "\x00" in request.query_string:
+        raise ApiError(400, "invalid_value", field="path", detail="含有空字符（NUL）")
+    if not request.path.startswith("/api/") or request.path == "/api/v1/openapi.json":
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -69,7 +71,19 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
         raise ApiError(400, "bad_json", detail=str(exc)) from None
     if not isinstance(body, dict):
         raise ApiError(400, "body_not_object")
+    if _has_nul(body):  # PostgreSQL cannot store it; no person types it
+        raise ApiError(400, "invalid_value", field="body", detail="含有空字符（NUL）")
     return body
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _parse_iso(name: str, value: Any) -> datetime:
@@ -81,6 +95,8 @@ def _parse_iso(name: str, value: Any) -> datetime:
         raise InvalidField(name, "应为 ISO 8601 时间，例如 2026-11-27T09:30:00+08:00") from None
     if parsed.tzinfo is None:
         raise InvalidField(name, "时间必须带时区，例如 +08:00")
+    if not EARLIEST <= parsed.year <= LATEST:
+        raise InvalidField(name, f"年份应在 {EARLIEST}–{LATEST} 之间")
     return parsed
 
 
@@ -178,6 +194,8 @@ def _day_bound(name: str, value: str | None, desk: Desk, *, end: bool) -> dateti
         day = date.fromisoformat(value)
     except ValueError:
         return _parse_iso(name, value)
+    if not EARLIEST <= day.year <= LATEST:
+        raise InvalidField(name, f"年份应在 {EARLIEST}–{LATEST} 之间")
     if end:
         day += timedelta(days=1)
     return datetime.combine(day, time.min, tzinfo=desk.zone)

@@ -13,6 +13,7 @@ from ticketing import calls, hotline
 from ticketing.fields import InvalidField
 
 routes = web.RouteTableDef()
+_TEXT_LIMITS = {"summary": 10_000, "ticket_no": 40, "caller_name": 100, "org_name": 200}
 _CALL_FIELDS = frozenset(
     {"caller", "started_at", "answered_at", "ended_at", "summary", "ticket_no", "caller_name",
      "org_name", "direction"}
@@ -33,6 +34,8 @@ async def log_call(request: web.Request) -> web.Response:
     caller = body.get("caller")
     if not isinstance(caller, str) or not caller.strip():
         raise ApiError(400, "missing_field", field="caller")
+    if len(caller.strip()) > 40:
+        raise InvalidField("caller", "号码过长（不超过 40 个字符）")
     if "started_at" not in body:
         raise ApiError(400, "missing_field", field="started_at")
     now = desk.clock()
@@ -50,6 +53,8 @@ async def log_call(request: web.Request) -> web.Response:
     for name, value in text.items():
         if value is not None and not isinstance(value, str):
             raise InvalidField(name, "应为文本")
+        if isinstance(value, str) and len(value) > _TEXT_LIMITS[name]:
+            raise InvalidField(name, f"应为不超过 {_TEXT_LIMITS[name]} 字的文本")
     key = request.headers.get("Idempotency-Key")
     logged = await calls.log_call(
         desk,

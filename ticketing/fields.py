@@ -96,4 +96,10 @@ def clean_intake_fields(fields: dict[str, Any]) -> dict[str, Any]:
                 cleaned[name] = None
             if cleaned[name] is None:
                 raise InvalidField(name, "应为 YYYY-MM-DD 格式的日期")
+            if not EARLIEST <= cleaned[name].year <= LATEST:
+                raise InvalidField(name, f"年份应在 {EARLIEST}–{LATEST} 之间")
     return cleaned
+
+
+# the years a sale, a call or a report can plausibly fall in (beyond them: a typo, or a probe)
+EARLIEST, LATEST = 2000, 2100

@@ -31,7 +31,7 @@ system-deps:
 
 ## test: lint and run the whole suite on SQLite and PostgreSQL
 test: $(STAMP) system-deps
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
 	$(BIN)/pytest
 
 ## bench: intake throughput against a bare insert; classifier speed against TF-IDF; WeChat

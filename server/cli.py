@@ -562,7 +562,6 @@ def vendor_add(
 def import_contracts(config_file: Path | None, file: Path) -> None:
     """Import the contracts registry from CSV or XLSX (one transaction; again changes nothing)."""
     from ticketing.contract_file import ContractFileError, read_contracts
-
     from ticketing.contracts import import_contracts_sync
 
     settings = _settings(config_file)

@@ -19,7 +19,7 @@ from channels.phone.importer import CdrFolderWatcher, CdrSource
 from channels.vendor.webhook import VENDOR_RETRY, VendorWebhookSender
 from channels.wechat.sender import SenderConfig, WechatApi, WechatSender
 from channels.wechat.webhook import WechatConfig, WechatWebhook
-from server import api, calls_api, openapi, vendor_api
+from server import api, calls_api, openapi, survey_pages, vendor_api
 from server.errors import TEMPLATES, VOCABULARY, error_middleware
 from server.settings import EmailSettings, Settings, WechatSettings
 from ticketing.channel_state import ChannelStateStore
@@ -117,6 +117,8 @@ def build_app(
     app.add_routes(calls_api.routes)
     app.add_routes(vendor_api.routes)
     app.add_routes(openapi.routes)
+    app[survey_pages.PAGES] = survey_pages.pages(str(settings.config_dir / "templates" / "zh-CN"))
+    app.add_routes(survey_pages.routes)
     return app
 
 

@@ -61,6 +61,7 @@ def build_desk(
         zone=settings.zone,
         review_threshold=settings.ticketing.review_threshold,
         supervisor_email=settings.ticketing.supervisor_email or None,
+        public_url=settings.http.public_url.rstrip("/"),
     )
 
 

@@ -56,6 +56,7 @@ class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)  # processes sharing the port
+    public_url: str = "http://127.0.0.1:8080"  # how users reach the service (survey links)
 
 
 class TicketingSettings(_Section):

@@ -35,6 +35,7 @@ class Desk:
     review_threshold: float = 0.5
     clock: Callable[[], datetime] = field(default=utc_now)
     supervisor_email: str | None = None  # told of P1 reports and missed deadlines
+    public_url: str = "http://127.0.0.1:8080"  # where users reach us (survey links)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

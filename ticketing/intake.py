@@ -56,6 +56,7 @@ from ticketing.routing import route_to_vendors
 from ticketing.service_period import service_period
 from ticketing.sla import deadlines
 from ticketing.sla_marks import first_check
+from ticketing.surveys import digit_answer, pending_for, record_answer, record_comment
 
 # the channels where a person (agent, API client) vouches for the ticket number named
 _STAFF_CHANNELS = frozenset({"phone", "api"})
@@ -223,6 +224,11 @@ def _receive_one(
         result = _converse(desk, conn, inbound, raw_id, contact, triage, named, now, deferred)
     elif inbound.automatic:
         result = _machine_mail(desk, conn, inbound, raw_id, contact, named, now, deferred)
+    elif contact is not None and (answered := _survey_reply(
+        desk, conn, inbound, raw_id, contact, inbound.text.strip(), named, now, deferred,
+        comments=False,
+    )) is not None:
+        result = answered
     elif (storm := _storm_ticket(conn, inbound, contact, now)) is not None:
         _append(desk, conn, storm, inbound, raw_id, now, deferred)
         deferred.event(
@@ -247,6 +253,38 @@ def _receive_one(
         "asks_profile": result.asks_profile,
     }
     return result
+
+
+def _survey_reply(
+    desk: Desk,
+    conn: Connection,
+    inbound: Inbound,
+    raw_id: int,
+    contact: ContactRef,
+    text: str,
+    named: str | None,
+    now: datetime,
+    deferred: _Deferred,
+    *,
+    comments: bool,
+) -> IntakeResult | None:
+    """A digit answering the user's survey (and, in a chat, the comment that follows it)."""
+    if contact.is_new:
+        return None
+    pending = pending_for(conn, contact.id, now)
+    if pending is None or (named is not None and named != pending.ticket_no):
+        return None
+    answer = digit_answer(text)
+    if pending.answered_at is None and answer is not None:
+        record_answer(desk, conn, pending.survey_id, answer, None, inbound.actor, now)
+        outcome: Outcome = "survey_answered"
+    elif pending.answered_at is not None and comments and text and answer is None:
+        record_comment(conn, pending.survey_id, text, inbound.actor, now)
+        outcome = "survey_comment"
+    else:
+        return None
+    deferred.conversation.append(_inbound_row(pending.work_order_id, inbound, raw_id, now))
+    return IntakeResult(outcome=outcome, ticket_no=pending.ticket_no)
 
 
 def _machine_mail(
@@ -308,6 +346,10 @@ def _converse(
     """
     text = inbound.text.strip()
     recent_since = now - inbound.follow_up_window
+    answered = _survey_reply(desk, conn, inbound, raw_id, contact, text, named, now, deferred,
+                             comments=True)
+    if answered is not None:
+        return answered
     ticket = _attachable(conn, named, contact, inbound) if named else None
     if ticket is None and _awaits_profile(contact):
         profile = parse_profile(text)

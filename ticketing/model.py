@@ -88,7 +88,8 @@ class AttachmentRef:
 
 
 Outcome = Literal[
-    "created", "appended", "duplicate", "profiled", "new_issue_prompt", "ignored", "throttled"
+    "created", "appended", "duplicate", "profiled", "new_issue_prompt", "ignored", "throttled",
+    "survey_answered", "survey_comment",
 ]
 
 

@@ -16,6 +16,7 @@ from ticketing.lifecycle import Status, parse_status, plan
 from ticketing.notices import progress_notice
 from ticketing.orm import Contact, WorkOrder
 from ticketing.sla_marks import next_check
+from ticketing.surveys import send_survey
 
 
 class TicketNotFound(Exception):
@@ -106,5 +107,7 @@ async def transition(
         notice = progress_notice(desk, order, contact, now)
         if notice is not None:
             await notices.queue(session, notice, now)
+        if to is Status.CLOSED:
+            await send_survey(desk, session, order, contact, now)
         await uow.commit()
         return order

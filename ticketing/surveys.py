@@ -1,0 +1,168 @@
+"""Satisfaction surveys (满意度调查) on closing a ticket.
+
+The survey goes out on the user's channel: on WeChat the user answers with a digit in the
+standard's order (1 非常满意 … 5 非常不满意), then may add a comment; by e-mail the message holds a
+link to `/survey/{token}` (a one-time token, valid 7 days) and a reply with a digit counts too.
+The answer fills the work order's `rated`, `satisfaction` and `follow_up_feedback`; 不满意 or
+非常不满意 opens a follow-up (回访) for the supervisor.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketing import notices
+from ticketing.desk import Desk
+from ticketing.notices import reply_address
+from ticketing.orm import Contact, Event, Survey, WorkOrder
+from ticketing.outbox import Outbound, enqueue
+
+SCALE = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
+VALID_FOR = timedelta(days=7)
+COMMENT_WINDOW = timedelta(hours=1)  # a message this soon after the digit is its comment
+_DIGIT = re.compile(r"^\s*([1-5１-５])\s*[。.！!]?\s*$")
+_SURVEYS = Survey.__table__
+_WO = WorkOrder.__table__
+
+
+def digit_answer(text: str) -> str | None:
+    """The scale value a reply like "1" or "２" means, or None."""
+    match = _DIGIT.match(text)
+    if not match:
+        return None
+    digit = int(match.group(1).translate(str.maketrans("１２３４５", "12345")))
+    return SCALE[digit - 1]
+
+
+async def send_survey(
+    desk: Desk, session: AsyncSession, order: WorkOrder, contact: Contact | None, now: datetime
+) -> None:
+    """Create the survey of a ticket just closed and queue it on the user's channel."""
+    if contact is None:
+        return
+    address = reply_address(order.channel_detail, contact.wechat_openid, contact.email)
+    if address is None:
+        return  # phone users: an agent's callback records the answer (not built yet)
+    existing = await session.scalar(select(Survey).where(Survey.work_order_id == order.id))
+    if existing is not None:
+        return  # closed again after a reopen: one survey per ticket
+    token = secrets.token_urlsafe(24)
+    session.add(Survey(
+        work_order_id=order.id, contact_id=contact.id, token=token, channel=address[0],
+        sent_at=now, expires_at=now + VALID_FOR,
+    ))
+    template = "survey_wechat.txt.j2" if address[0] == "wechat" else "survey_email.txt.j2"
+    body = desk.templates.render(template, ticket_no=order.ticket_no,
+                                 link=f"{desk.public_url}/survey/{token}")
+    await notices.queue(session, Outbound(
+        dedupe_key=f"survey:{order.ticket_no}", channel=address[0], recipient=address[1],
+        kind="survey", subject=f"[{order.ticket_no}] 服务满意度调查", body=body,
+        payload={"ticket_no": order.ticket_no, "summary": "请评价本次服务"},
+        work_order_id=order.id,
+    ), now)
+
+
+@dataclass(frozen=True)
+class Pending:
+    survey_id: int
+    work_order_id: int
+    ticket_no: str
+    answered_at: datetime | None
+
+
+def pending_for(conn: Connection, contact_id: int, now: datetime) -> Pending | None:
+    """The contact's latest survey still open to an answer or, answered a moment ago, to a
+    comment."""
+    row = conn.execute(
+        select(_SURVEYS.c.id, _SURVEYS.c.work_order_id, _SURVEYS.c.answered_at,
+               _SURVEYS.c.comment, _WO.c.ticket_no)
+        .join(_WO, _WO.c.id == _SURVEYS.c.work_order_id)
+        .where(_SURVEYS.c.contact_id == contact_id, _SURVEYS.c.expires_at > now)
+        .order_by(_SURVEYS.c.sent_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    if row.answered_at is not None and (row.comment or now - row.answered_at > COMMENT_WINDOW):
+        return None
+    return Pending(row.id, row.work_order_id, row.ticket_no, row.answered_at)
+
+
+def record_answer(
+    desk: Desk, conn: Connection, survey_id: int, satisfaction: str, comment: str | None,
+    actor: str, now: datetime,
+) -> None:
+    """Store an answer (and comment) on the survey and its ticket; a dissatisfied user gets a
+    follow-up call (回访) from the supervisor."""
+    survey = conn.execute(select(_SURVEYS).where(_SURVEYS.c.id == survey_id)).one()
+    conn.execute(update(_SURVEYS).where(_SURVEYS.c.id == survey_id).values(
+        answered_at=now, satisfaction=satisfaction, comment=comment or None))
+    values: dict[str, Any] = {"rated": True, "satisfaction": satisfaction}
+    if comment:
+        values["follow_up_feedback"] = comment
+    conn.execute(update(_WO).where(_WO.c.id == survey.work_order_id).values(**values))
+    _event(conn, survey.work_order_id, actor, "rated", {"satisfaction": satisfaction}, now)
+    if satisfaction in ("dissatisfied", "very_dissatisfied"):
+        _follow_up(desk, conn, survey.work_order_id, satisfaction, now)
+
+
+def record_comment(conn: Connection, survey_id: int, comment: str, actor: str,
+                   now: datetime) -> None:
+    survey = conn.execute(select(_SURVEYS).where(_SURVEYS.c.id == survey_id)).one()
+    conn.execute(update(_SURVEYS).where(_SURVEYS.c.id == survey_id).values(comment=comment))
+    conn.execute(update(_WO).where(_WO.c.id == survey.work_order_id)
+                 .values(follow_up_feedback=comment))
+    _event(conn, survey.work_order_id, actor, "survey_comment", {}, now)
+
+
+def _follow_up(
+    desk: Desk, conn: Connection, ticket_id: int, satisfaction: str, now: datetime
+) -> None:
+    _event(conn, ticket_id, "survey", "follow_up_needed", {"satisfaction": satisfaction}, now)
+    if not desk.supervisor_email:
+        return
+    ticket_no = conn.execute(select(_WO.c.ticket_no).where(_WO.c.id == ticket_id)).scalar_one()
+    label = desk.vocabulary.label("satisfaction", satisfaction)
+    text = f"用户对工单 {ticket_no} 的服务评价为“{label}”，请安排回访"
+    enqueue(conn, Outbound(
+        dedupe_key=f"supervisor:{ticket_no}:follow_up", channel="email",
+        recipient=desk.supervisor_email, kind="supervisor", body=text,
+        subject=f"[{ticket_no}] {text}", payload={"ticket_no": ticket_no},
+        work_order_id=ticket_id,
+    ), now)
+
+
+def _event(conn: Connection, ticket_id: int, actor: str, action: str, data: dict[str, Any],
+           now: datetime) -> None:
+    conn.execute(insert(Event.__table__), {"work_order_id": ticket_id, "actor": actor,
+                                           "action": action, "data": data, "at": now})
+
+
+@dataclass(frozen=True)
+class FormState:
+    ticket_no: str
+    usable: bool
+    reason: str | None  # why not: "expired" / "answered" / "unknown"
+
+
+def form_state(conn: Connection, token: str, now: datetime) -> tuple[FormState, int | None]:
+    row = conn.execute(
+        select(_SURVEYS.c.id, _SURVEYS.c.expires_at, _SURVEYS.c.answered_at, _WO.c.ticket_no)
+        .join(_WO, _WO.c.id == _SURVEYS.c.work_order_id)
+        .where(_SURVEYS.c.token == token)
+    ).first()
+    if row is None:
+        return FormState("", False, "unknown"), None
+    if row.answered_at is not None:
+        return FormState(row.ticket_no, False, "answered"), row.id
+    if row.expires_at <= now:
+        return FormState(row.ticket_no, False, "expired"), row.id
+    return FormState(row.ticket_no, True, None), row.id

@@ -63,7 +63,7 @@ def build_app(
         if mail.smarthost:
             senders["email"] = email_sender(mail, desk).deliver
         if mail.smtp_port:
-            smtp = SmtpIntake(smtp_config(mail), committer.receive, desk.clock)
+            smtp = SmtpIntake(smtp_config(mail), committer.receive, desk.clock, desk)
         state = ChannelStateStore(desk.writer, desk.clock)
         pollers = [
             ImapPoller(

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from classifier.triage import Triage
 from ticketing.channel_state import NonceReplayed, claim_nonce
+from ticketing.confirmations import confirmation_of, resolved_ticket_of
 from ticketing.contracts import contracts_of
 from ticketing.db import upsert
 from ticketing.desk import Desk
@@ -273,7 +274,7 @@ def _survey_reply(
         return None
     pending = pending_for(conn, contact.id, now)
     if pending is None or (named is not None and named != pending.ticket_no):
-        return None
+        return _confirmation(conn, inbound, raw_id, contact, text, named, now, deferred)
     answer = digit_answer(text)
     if pending.answered_at is None and answer is not None:
         record_answer(desk, conn, pending.survey_id, answer, None, inbound.actor, now)
@@ -282,9 +283,34 @@ def _survey_reply(
         record_comment(conn, pending.survey_id, text, inbound.actor, now)
         outcome = "survey_comment"
     else:
-        return None
+        return _confirmation(conn, inbound, raw_id, contact, text, named, now, deferred)
     deferred.conversation.append(_inbound_row(pending.work_order_id, inbound, raw_id, now))
     return IntakeResult(outcome=outcome, ticket_no=pending.ticket_no)
+
+
+def _confirmation(
+    conn: Connection,
+    inbound: Inbound,
+    raw_id: int,
+    contact: ContactRef,
+    text: str,
+    named: str | None,
+    now: datetime,
+    deferred: _Deferred,
+) -> IntakeResult | None:
+    """"已解决" / "未解决" about the user's resolved ticket: recorded here, applied through
+    the lifecycle by the channel after the commit (confirmations.apply)."""
+    said = confirmation_of(text.removeprefix(named or "").strip() if named else text)
+    if said is None:
+        return None
+    waiting = resolved_ticket_of(conn, contact.id, now)
+    if waiting is None or (named is not None and named != waiting[1]):
+        return None
+    deferred.conversation.append(_inbound_row(waiting[0], inbound, raw_id, now))
+    deferred.event(work_order_id=waiting[0], actor=inbound.actor, action=f"user_{said}",
+                   data={"channel": inbound.channel_detail}, at=now)
+    return IntakeResult(outcome="confirmed" if said == "confirmed" else "disputed",
+                        ticket_no=waiting[1])
 
 
 def _machine_mail(

@@ -89,7 +89,7 @@ class AttachmentRef:
 
 Outcome = Literal[
     "created", "appended", "duplicate", "profiled", "new_issue_prompt", "ignored", "throttled",
-    "survey_answered", "survey_comment",
+    "survey_answered", "survey_comment", "confirmed", "disputed",
 ]
 
 

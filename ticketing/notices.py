@@ -7,6 +7,7 @@ in the outbox in the same transaction as the step that causes it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +51,9 @@ def progress_notice(
         return None
     channel, recipient = address
     return Outbound(
-        dedupe_key=f"progress:{order.ticket_no}:{order.status}:{now.isoformat()}",
+        # one per lifecycle step taken (a reopened ticket takes the same step again, maybe
+        # within the same instant); a step is never replayed, so no natural key is needed
+        dedupe_key=f"progress:{order.ticket_no}:{order.status}:{uuid.uuid4().hex}",
         channel=channel,
         recipient=recipient,
         kind="progress",

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
+from ticketing.confirmations import auto_close
 from ticketing.desk import Desk
 from ticketing.orm import Event, WorkOrder
 from ticketing.outbox import Outbound, enqueue
@@ -83,6 +84,7 @@ class SlaWatcher:
         while True:
             try:
                 await asyncio.to_thread(self.run_once)
+                await auto_close(self._desk)  # resolved, unanswered for 3 days
             except Exception:
                 log.exception("sla watch pass failed")
             await asyncio.sleep(self._interval)

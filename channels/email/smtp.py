@@ -21,6 +21,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.email.inbound import MailIntakeConfig, mail_inbound
 from channels.email.parse import MailLimits, MailRefused, parse_mail
+from ticketing import confirmations
+from ticketing.desk import Desk
 from ticketing.model import Inbound, IntakeResult
 
 log = logging.getLogger(__name__)
@@ -39,11 +41,13 @@ class SmtpHandler:
     """aiosmtpd handler: the RCPT and DATA hooks."""
 
     def __init__(
-        self, config: SmtpConfig, intake: Intake, clock: Callable[[], datetime]
+        self, config: SmtpConfig, intake: Intake, clock: Callable[[], datetime],
+        desk: Desk | None = None,
     ) -> None:
         self._config = config
         self._intake = intake
         self._clock = clock
+        self._desk = desk  # to apply a user's "已解决" / "未解决" after the commit
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -70,6 +74,8 @@ class SmtpHandler:
         except Exception:  # the database away: keep the mail at the sender, it will retry
             log.exception("smtp intake could not commit a mail")
             return "451 4.3.0 cannot store the mail now, try again later"
+        if self._desk is not None:
+            await confirmations.apply(self._desk, result, inbound.text)
         return f"250 2.0.0 accepted {result.ticket_no or result.outcome}"
 
 
@@ -77,10 +83,11 @@ class SmtpIntake:
     """The SMTP server on the running event loop."""
 
     def __init__(
-        self, config: SmtpConfig, intake: Intake, clock: Callable[[], datetime] | None = None
+        self, config: SmtpConfig, intake: Intake, clock: Callable[[], datetime] | None = None,
+        desk: Desk | None = None,
     ) -> None:
         self._config = config
-        self._handler = SmtpHandler(config, intake, clock or (lambda: datetime.now(UTC)))
+        self._handler = SmtpHandler(config, intake, clock or (lambda: datetime.now(UTC)), desk)
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str, port: int) -> int:

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from channels.wechat import protocol
 from channels.wechat.protocol import BadRequest, Message, WechatRequestError
+from ticketing import confirmations
 from ticketing.channel_state import ChannelStateStore, NonceReplayed, ReplayGuard
 from ticketing.desk import Desk
 from ticketing.directory import set_following
@@ -198,6 +199,7 @@ class WechatWebhook:
         if inbound is None:
             return self._desk.templates.render("wechat_unsupported.txt.j2")
         result = await self._intake(inbound)
+        await confirmations.apply(self._desk, result, inbound.text)  # "已解决" / "未解决"
         outcome = result.first_outcome if result.outcome == "duplicate" else result.outcome
         return self._desk.templates.render(
             "wechat_reply.txt.j2",

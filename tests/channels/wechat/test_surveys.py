@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.channels.wechat.conftest import WechatDesk
+from tests.conftest import Clock
 from ticketing.desk import Desk
-from ticketing.orm import WorkOrder
+from ticketing.orm import Survey, WorkOrder
 from ticketing.workflow import Actor, transition
 
 AGENT = Actor(name="agent:王", role="agent")
@@ -44,3 +45,42 @@ async def test_wechat_survey_answered_by_digit_then_comment(safe_service: Wechat
     assert (done.rated, done.satisfaction) == (True, "satisfied")
     assert done.follow_up_feedback == "工程师很耐心，就是来得有点晚"
     assert len(await svc.tickets()) == 1  # neither reply opened a ticket
+
+
+async def resolve(desk: Desk, ticket_no: str, first: bool = True) -> None:
+    steps = [("accepted", {}), ("responded", {"handling_mode": "online"})] if first else [
+        ("responded", {"handling_mode": "online"})]
+    for target, extra in [*steps, ("resolved", {"solution": "清理搓纸轮"})]:
+        await transition(desk, ticket_no, target, AGENT, extra)
+
+
+async def test_the_user_reopens_then_confirms(safe_service: WechatDesk) -> None:
+    svc = safe_service
+    await svc.wechat.text(ALICE, "打印机卡纸")
+    (ticket,) = await svc.tickets()
+    await resolve(svc.desk, ticket.ticket_no)
+    reply = await svc.wechat.text(ALICE, "未解决，还是卡纸")
+    assert f"已重新打开工单 {ticket.ticket_no}" in reply.content
+    assert (await order(svc.desk, ticket.ticket_no)).status == "reopened"
+    await resolve(svc.desk, ticket.ticket_no, first=False)
+    reply = await svc.wechat.text(ALICE, "已解决")
+    assert f"工单 {ticket.ticket_no} 已办结" in reply.content
+    closed = await order(svc.desk, ticket.ticket_no)
+    assert closed.status == "closed"
+    async with svc.desk.sessions() as session:
+        assert await session.scalar(select(Survey).where(Survey.work_order_id == closed.id))
+    assert len(await svc.tickets()) == 1
+
+
+async def test_no_answer_for_three_days_closes(safe_service: WechatDesk, clock: Clock) -> None:
+    from ticketing.confirmations import auto_close
+
+    svc = safe_service
+    await svc.wechat.text(ALICE, "扫描仪驱动装不上")
+    (ticket,) = await svc.tickets()
+    await resolve(svc.desk, ticket.ticket_no)
+    clock.advance(days=2, hours=23)
+    assert await auto_close(svc.desk) == 0
+    clock.advance(hours=2)
+    assert await auto_close(svc.desk) == 1
+    assert (await order(svc.desk, ticket.ticket_no)).status == "closed"

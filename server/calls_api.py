@@ -9,7 +9,7 @@ from aiohttp import web
 
 from server.api import DESK, _actor, _day_bound, _json_object, _require, _timestamp
 from server.errors import ApiError
-from ticketing import calls, hotline
+from ticketing import calls, hotline, service_rates
 from ticketing.fields import InvalidField
 
 routes = web.RouteTableDef()
@@ -122,6 +122,19 @@ async def hotline_metrics(request: web.Request) -> web.Response:
     async with desk.sessions() as session:
         rows = await calls.pbx_calls(session, since, until)
     return web.json_response(hotline.report(rows, desk.zone))
+
+
+@routes.get("/api/v1/metrics/service")
+async def service_metrics(request: web.Request) -> web.Response:
+    """Completion, complaint resolution, satisfaction, survey response and SLA compliance;
+    in total, by primary company and by month (tickets reported in the period)."""
+    _require(_actor(request), "agent", "supervisor")
+    desk = request.app[DESK]
+    since = _day_bound("from", request.query.get("from"), desk, end=False)
+    until = _day_bound("to", request.query.get("to"), desk, end=True)
+    async with desk.sessions() as session:
+        facts = await service_rates.ticket_facts(session, since, until)
+    return web.json_response(service_rates.report(facts, desk.clock(), desk.zone))
 
 
 def _json(item: dict[str, Any]) -> dict[str, Any]:

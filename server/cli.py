@@ -579,3 +579,25 @@ def import_contracts(config_file: Path | None, file: Path) -> None:
         f"{file}：{result.rows} 行，新导入 {result.inserted}，已存在 {result.duplicates}，"
         f"新登记企业 {result.vendors_added}"
     )
+
+
+@report.command("service")
+@config_option
+@click.option("--from", "since", default=None, help="First local day, YYYY-MM-DD.")
+@click.option("--to", "until", default=None, help="Last local day, YYYY-MM-DD (inclusive).")
+def report_service(config_file: Path | None, since: str | None, until: str | None) -> None:
+    """Service rates as JSON: completion, complaints resolved, satisfaction, survey response,
+    SLA compliance per step; in total, by primary company and by month."""
+    from ticketing import service_rates
+
+    settings = _settings(config_file)
+    first, last = _since(since, settings), _since(until, settings)
+    if last is not None:
+        last += timedelta(days=1)
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        async with runtime.desk.sessions() as session:
+            facts = await service_rates.ticket_facts(session, first, last)
+        return service_rates.report(facts, runtime.desk.clock(), settings.zone)
+
+    click.echo(json.dumps(_run(settings, work, migrate=False), ensure_ascii=False, indent=1))

@@ -390,6 +390,38 @@ FIGURES = obj(
     ["calls", "answered", "answered_within_30s", "answered_within_30s_rate", "abandoned",
      "average_wait_seconds", "p90_wait_seconds"],
 )
+RATE = nullable({"type": "number", "minimum": 0, "maximum": 1})
+_SLA_STEP = obj({"due": {"type": "integer"}, "met": {"type": "integer"}, "rate": RATE},
+                ["due", "met", "rate"], closed=True)
+SERVICE_RATES = obj(
+    {
+        "tickets": {"type": "integer"},
+        "completion_rate": RATE,
+        "complaints": {"type": "integer"},
+        "complaint_resolution_rate": RATE,
+        "satisfaction": obj({level: {"type": "integer"} for level in (
+            "very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")},
+            closed=True, description="answers per level"),
+        "satisfaction_score": nullable({"type": "number", "minimum": 1, "maximum": 5}),
+        "survey_response_rate": RATE,
+        "sla": obj({"respond": _SLA_STEP, "arrive": _SLA_STEP, "resolve": _SLA_STEP},
+                   ["respond", "arrive", "resolve"], closed=True),
+    },
+    ["tickets", "completion_rate", "complaints", "complaint_resolution_rate", "satisfaction",
+     "satisfaction_score", "survey_response_rate", "sla"],
+    closed=True,
+)
+SERVICE_REPORT = obj(
+    {
+        "total": ref("ServiceRates"),
+        "by_vendor": {"type": "object", "description": "By primary company",
+                      "additionalProperties": ref("ServiceRates")},
+        "by_month": {"type": "object", "description": "By local month (YYYY-MM)",
+                     "additionalProperties": ref("ServiceRates")},
+    },
+    ["total", "by_vendor", "by_month"],
+    closed=True,
+)
 HOTLINE_REPORT = obj(
     {
         "total": ref("Figures"),
@@ -530,6 +562,8 @@ COMPONENTS: Schema = {
         "Callback": CALLBACK,
         "Figures": FIGURES,
         "HotlineReport": HOTLINE_REPORT,
+        "ServiceRates": SERVICE_RATES,
+        "ServiceReport": SERVICE_REPORT,
     },
     "responses": {
         name: {"description": description, "content": ERROR_CONTENT}
@@ -795,6 +829,20 @@ PATHS: Schema = {
             "parameters": [FROM_PARAM, TO_PARAM],
             "responses": {
                 "200": json_response("The figures", ref("HotlineReport")),
+                **errors(400, 403),
+            },
+        }
+    },
+    "/api/v1/metrics/service": {
+        "get": {
+            "tags": ["tickets"],
+            "operationId": "serviceMetrics",
+            "summary": "Completion, complaints resolved, satisfaction, survey response, SLA "
+            "compliance: totals, by primary company, by month",
+            "description": STAFF,
+            "parameters": [FROM_PARAM, TO_PARAM],
+            "responses": {
+                "200": json_response("The rates", ref("ServiceReport")),
                 **errors(400, 403),
             },
         }

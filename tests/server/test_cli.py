@@ -221,3 +221,12 @@ def test_import_contracts_and_vendor_add(tmp_path: Path) -> None:
     assert added.returncode == 0 and "已登记企业 甲公司" in added.stdout
     no_secret = xcdesk("vendor", "add", "乙公司", "--webhook", "https://yi.example/h", env=env)
     assert no_secret.returncode == 2 and "--secret" in no_secret.stderr
+
+
+def test_report_service(tmp_path: Path) -> None:
+    env = {"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
+    assert xcdesk("migrate", env=env).returncode == 0
+    result = xcdesk("report", "service", "--from", "2026-11-01", env=env)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["total"]["tickets"] == 0 and figures["total"]["completion_rate"] is None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from tests.channels.wechat.conftest import WechatDesk
 from tests.conftest import Clock
 from ticketing.desk import Desk
-from ticketing.orm import Survey, WorkOrder
+from ticketing.orm import OutboxMessage, Survey, WorkOrder
 from ticketing.workflow import Actor, transition
 
 AGENT = Actor(name="agent:王", role="agent")
@@ -84,3 +86,39 @@ async def test_no_answer_for_three_days_closes(safe_service: WechatDesk, clock: 
     clock.advance(hours=2)
     assert await auto_close(svc.desk) == 1
     assert (await order(svc.desk, ticket.ticket_no)).status == "closed"
+
+
+async def test_one_survey_reminder_after_a_day(safe_service: WechatDesk, clock: Clock) -> None:
+    from ticketing.sla_watch import SlaWatcher
+
+    svc = safe_service
+    await svc.wechat.text(ALICE, "电脑蓝屏")
+    (ticket,) = await svc.tickets()
+    await close(svc.desk, ticket.ticket_no)
+    watcher = SlaWatcher(svc.desk)
+    clock.advance(hours=23)
+    await asyncio.to_thread(watcher.run_once)
+    clock.advance(hours=2)
+    await asyncio.to_thread(watcher.run_once)
+    await asyncio.to_thread(watcher.run_once)
+    async with svc.desk.sessions() as session:
+        kinds = list(await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "survey")))
+    assert sorted(kinds) == [f"survey-reminder:{ticket.ticket_no}", f"survey:{ticket.ticket_no}"]
+
+
+async def test_a_missed_deadline_brings_the_user_an_apology(
+    safe_service: WechatDesk, clock: Clock
+) -> None:
+    from ticketing.sla_watch import SlaWatcher
+
+    svc = safe_service
+    await svc.wechat.text(ALICE, "OA系统登录不了")
+    (ticket,) = await svc.tickets()
+    clock.advance(hours=1, minutes=1)
+    await asyncio.to_thread(SlaWatcher(svc.desk).run_once)
+    async with svc.desk.sessions() as session:
+        apology = await session.scalar(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == f"apology:{ticket.ticket_no}:respond:100"))
+    assert apology is not None and apology.recipient == ALICE
+    assert "非常抱歉" in apology.body and "响应" in apology.body

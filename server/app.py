@@ -63,7 +63,7 @@ def build_app(
         if mail.smarthost:
             senders["email"] = email_sender(mail, desk).deliver
         if mail.smtp_port:
-            smtp = SmtpIntake(smtp_config(mail), committer.receive, desk.clock, desk)
+            smtp = SmtpIntake(smtp_config(mail), committer.receive, desk)
         state = ChannelStateStore(desk.writer, desk.clock)
         pollers = [
             ImapPoller(
@@ -82,8 +82,7 @@ def build_app(
     dispatcher = OutboxDispatcher(desk, senders, policies={"vendor": VENDOR_RETRY})
     app[DISPATCHER] = dispatcher
     watcher = cdr_watcher(settings, desk) if settings.phone.cdr_folder else None
-    sla = SlaWatcher(desk, interval=settings.ticketing.sla_watch_seconds,
-                     supervisor_email=desk.supervisor_email)
+    sla = SlaWatcher(desk, interval=settings.ticketing.sla_watch_seconds)
 
     async def start_workers(_: web.Application) -> None:
         await committer.start()

@@ -472,6 +472,14 @@ def call(
     click.echo(json.dumps(_run(settings, work, migrate=True), ensure_ascii=False, indent=1))
 
 
+def _period(
+    since: str | None, until: str | None, settings: Settings
+) -> tuple[datetime | None, datetime | None]:
+    """--from and --to as local days, `--to` inclusive: [start of from, end of to)."""
+    last = _since(until, settings)
+    return _since(since, settings), last + timedelta(days=1) if last is not None else None
+
+
 @main.group()
 def report() -> None:
     """Reports for supervisors."""
@@ -489,9 +497,7 @@ def report_hotline(
     from ticketing import calls, hotline
 
     settings = _settings(config_file)
-    first, last = _since(since, settings), _since(until, settings)
-    if last is not None:
-        last += timedelta(days=1)
+    first, last = _period(since, until, settings)
 
     async def work(runtime: Runtime) -> dict[str, Any]:
         async with runtime.desk.sessions() as session:
@@ -591,9 +597,7 @@ def report_service(config_file: Path | None, since: str | None, until: str | Non
     from ticketing import service_rates
 
     settings = _settings(config_file)
-    first, last = _since(since, settings), _since(until, settings)
-    if last is not None:
-        last += timedelta(days=1)
+    first, last = _period(since, until, settings)
 
     async def work(runtime: Runtime) -> dict[str, Any]:
         async with runtime.desk.sessions() as session:

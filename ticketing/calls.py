@@ -20,17 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing import intake
+from ticketing import audit, intake
 from ticketing.db import upsert
 from ticketing.desk import Desk
 from ticketing.directory import normalise_phone
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, IntakeResult, Sender
-from ticketing.orm import Call, Contact, Event, Organisation, WorkOrder
+from ticketing.orm import Call, Contact, Organisation, WorkOrder
 from ticketing.sla import deadlines
 
 MATCH_WINDOW = timedelta(minutes=2)
@@ -233,18 +233,10 @@ def _times_from_pbx(
     if answered_at is not None:
         values["accepted_at"] = answered_at
     conn.execute(update(_WO).where(_WO.c.id == ticket_id).values(**values))
-    conn.execute(
-        insert(Event.__table__),
-        {
-            "work_order_id": ticket_id,
-            "actor": "pbx",
-            "action": "field_changed",
-            "field": "reported_at",
-            "old": ticket.reported_at.isoformat(),
-            "new": started_at.isoformat(),
-            "data": {"accepted_at": answered_at.isoformat() if answered_at else None},
-            "at": now,
-        },
+    audit.record_sync(
+        conn, at=now, actor="pbx", action="field_changed", work_order_id=ticket_id,
+        field="reported_at", old=ticket.reported_at, new=started_at,
+        data={"accepted_at": answered_at.isoformat() if answered_at else None},
     )
 
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
+from ticketing import audit
 from ticketing.desk import Desk
-from ticketing.orm import Event, OutboxMessage
+from ticketing.orm import OutboxMessage
 
 log = logging.getLogger(__name__)
 _OUTBOX = OutboxMessage.__table__
@@ -195,20 +196,18 @@ class OutboxDispatcher:
         with self._desk.writer.begin() as conn:
             conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == item.id).values(**values))
             if dead and item.work_order_id is not None:
-                conn.execute(
-                    insert(Event.__table__),
-                    {
-                        "work_order_id": item.work_order_id,
-                        "actor": "dispatcher",
-                        "action": "notice_failed",
-                        "data": {
-                            "outbox_id": item.id,
-                            "channel": item.channel,
-                            "kind": item.kind,
-                            "attempts": item.attempts,
-                            "reason": reason[:500],
-                        },
-                        "at": now,
+                audit.record_sync(
+                    conn,
+                    at=now,
+                    actor="dispatcher",
+                    action="notice_failed",
+                    work_order_id=item.work_order_id,
+                    data={
+                        "outbox_id": item.id,
+                        "channel": item.channel,
+                        "kind": item.kind,
+                        "attempts": item.attempts,
+                        "reason": reason[:500],
                     },
                 )
         log.warning(

@@ -39,7 +39,7 @@ from ticketing.directory import (
 from ticketing.fields import InvalidField, clean_intake_fields
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, IntakeResult, Outcome
-from ticketing.notices import reply_address
+from ticketing.notices import reply_address, supervisor_notice
 from ticketing.numbering import next_ticket_no, ticket_no_pattern
 from ticketing.orm import (
     Attachment,
@@ -747,16 +747,10 @@ def _open(
         "new", now,
     )
     if values["level"] == "P1" and desk.supervisor_email:
-        enqueue(conn, Outbound(
-            dedupe_key=f"supervisor:{values['ticket_no']}:p1",
-            channel="email",
-            recipient=desk.supervisor_email,
-            kind="supervisor",
-            subject=f"[{values['ticket_no']}] 一级（重大）问题",
-            body=desk.templates.render("supervisor_p1.txt.j2", **values),
-            payload={"ticket_no": values["ticket_no"]},
-            work_order_id=ticket_id,
-        ), now)
+        body = desk.templates.render("supervisor_p1.txt.j2", **values)
+        p1 = supervisor_notice(desk, values["ticket_no"], ticket_id, "p1", "一级（重大）问题", body)
+        if p1 is not None:
+            enqueue(conn, p1, now)
     deferred.event(
         work_order_id=ticket_id,
         actor=inbound.actor,

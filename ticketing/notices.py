@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,15 +29,24 @@ def reply_address(
     return None  # phone and API callers get their answer on the spot
 
 
+def user_address(channel_detail: str, contact: Any) -> tuple[str, str] | None:
+    """Where to reach the user of a ticket, or None: no channel to write back on, or one that
+    no longer reaches them (unfollowed on WeChat, mail bouncing). `contact`: a `Contact` or a
+    row with its columns."""
+    if contact is None:
+        return None
+    if channel_detail == "wechat" and contact.unsubscribed_at:
+        return None
+    if channel_detail == "email" and contact.email_undeliverable_at:
+        return None
+    return reply_address(channel_detail, contact.wechat_openid, contact.email)
+
+
 def progress_notice(
     desk: Desk, order: WorkOrder, contact: Contact | None, now: datetime
 ) -> Outbound | None:
     """The notice for the step `order` has just taken, or None when there is no one to tell."""
-    if contact is None or (order.channel_detail == "wechat" and contact.unsubscribed_at):
-        return None
-    if order.channel_detail == "email" and contact.email_undeliverable_at:
-        return None
-    address = reply_address(order.channel_detail, contact.wechat_openid, contact.email)
+    address = user_address(order.channel_detail, contact)
     if address is None:
         return None
     context = {
@@ -65,6 +75,25 @@ def progress_notice(
             "summary": desk.templates.render("progress_summary.txt.j2", **context),
         },
         work_order_id=order.id,
+    )
+
+
+def supervisor_notice(
+    desk: Desk, ticket_no: str, ticket_id: int, key: str, text: str, body: str | None = None
+) -> Outbound | None:
+    """An e-mail to the supervisor about a ticket (P1, missed deadline, transfer, follow-up),
+    or None when no supervisor address is configured. `key` tells the occasion apart."""
+    if not desk.supervisor_email:
+        return None
+    return Outbound(
+        dedupe_key=f"supervisor:{ticket_no}:{key}",
+        channel="email",
+        recipient=desk.supervisor_email,
+        kind="supervisor",
+        subject=f"[{ticket_no}] {text}",
+        body=body or text,
+        payload={"ticket_no": ticket_no},
+        work_order_id=ticket_id,
     )
 
 

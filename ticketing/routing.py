@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from ticketing import audit
 from ticketing.desk import Desk
-from ticketing.orm import Event, Vendor
+from ticketing.orm import Vendor
 from ticketing.outbox import Outbound, enqueue
 
 _VENDORS = Vendor.__table__
@@ -59,10 +60,9 @@ def route_to_vendors(
             message = Outbound(key, "email", vendor.email, "vendor_ticket", body, subject,
                                payload, ticket_id)
         else:
-            conn.execute(
-                insert(Event.__table__),
-                {"work_order_id": ticket_id, "actor": "routing", "action": "not_routed",
-                 "data": payload | {"why": "vendor has neither webhook nor e-mail"}, "at": now},
+            audit.record_sync(
+                conn, at=now, actor="routing", action="not_routed", work_order_id=ticket_id,
+                data=payload | {"why": "vendor has neither webhook nor e-mail"},
             )
             continue
         enqueue(conn, message, now)

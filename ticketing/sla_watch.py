@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
+from ticketing import audit
 from ticketing.confirmations import auto_close
 from ticketing.desk import Desk
-from ticketing.notices import reply_address
-from ticketing.orm import Contact, Event, Survey, WorkOrder
+from ticketing.notices import supervisor_notice, user_address
+from ticketing.orm import Contact, Survey, WorkOrder
 from ticketing.outbox import Outbound, enqueue
 from ticketing.routing import route_to_vendors
 from ticketing.sla_marks import milestones, next_check
@@ -62,12 +63,9 @@ class PassResult:
 
 
 class SlaWatcher:
-    def __init__(
-        self, desk: Desk, *, interval: float = 30.0, supervisor_email: str | None = None
-    ) -> None:
+    def __init__(self, desk: Desk, *, interval: float = 30.0) -> None:
         self._desk = desk
         self._interval = interval
-        self._supervisor = supervisor_email
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -122,14 +120,14 @@ class SlaWatcher:
         return PassResult(True, len(rows), warnings, breaches)
 
     def _warn(self, conn: Connection, row: Any, mark: str, now: datetime) -> None:
-        _event(conn, row.id, "sla_warning", {"mark": mark}, now)
+        _event(conn, row.id, "sla_warning", now, data={"mark": mark})
         if row.primary_vendor_id is not None:
             route_to_vendors(self._desk, conn, row.id, row.ticket_no, row.primary_vendor_id, (),
                              f"warn_{mark.split(':')[0]}", now)
 
     def _breach(self, conn: Connection, row: Any, mark: str, now: datetime) -> None:
         deadline = mark.split(":")[0]
-        _event(conn, row.id, "sla_breach", {"mark": mark}, now)
+        _event(conn, row.id, "sla_breach", now, data={"mark": mark})
         if row.primary_vendor_id is not None:
             route_to_vendors(self._desk, conn, row.id, row.ticket_no, row.primary_vendor_id, (),
                              f"breach_{deadline}", now)
@@ -139,10 +137,11 @@ class SlaWatcher:
         if deadline == "resolve" and row.escalation_tier < MAX_TIER:
             tier = row.escalation_tier + 1
             conn.execute(update(_WO).where(_WO.c.id == row.id).values(escalation_tier=tier))
-            _event(conn, row.id, "escalated", {"tier": tier}, now, field="escalation_tier",
-                   old=str(row.escalation_tier), new=str(tier))
+            _event(conn, row.id, "escalated", now, data={"tier": tier},
+                   field="escalation_tier", old=row.escalation_tier, new=tier)
             if row.escalation_tier == 1:  # tier 1 could not solve it: filed with the bureau
-                _event(conn, row.id, "bureau_filed", {"reason": "resolve deadline missed"}, now)
+                _event(conn, row.id, "bureau_filed", now,
+                       data={"reason": "resolve deadline missed"})
 
     def _apologise(
         self, conn: Connection, row: Any, deadline: str, mark: str, now: datetime
@@ -191,14 +190,9 @@ class SlaWatcher:
     def _tell_supervisor(
         self, conn: Connection, row: Any, text_: str, key: str, now: datetime
     ) -> None:
-        if not self._supervisor:
-            return
-        enqueue(conn, Outbound(
-            dedupe_key=f"supervisor:{row.ticket_no}:{key}", channel="email",
-            recipient=self._supervisor, kind="supervisor", body=text_,
-            subject=f"[{row.ticket_no}] {text_}", payload={"ticket_no": row.ticket_no},
-            work_order_id=row.id,
-        ), now)
+        notice = supervisor_notice(self._desk, row.ticket_no, row.id, key, text_)
+        if notice is not None:
+            enqueue(conn, notice, now)
 
 
 _LABELS = {"respond": "响应", "arrive": "到场", "resolve": "解决"}
@@ -216,22 +210,7 @@ def _user_address(
         select(_CONTACTS.c.wechat_openid, _CONTACTS.c.email, _CONTACTS.c.unsubscribed_at,
                _CONTACTS.c.email_undeliverable_at).where(_CONTACTS.c.id == contact_id)
     ).first()
-    if contact is None or (channel_detail == "wechat" and contact.unsubscribed_at) or (
-        channel_detail == "email" and contact.email_undeliverable_at
-    ):
-        return None
-    return reply_address(channel_detail, contact.wechat_openid, contact.email)
-
-
-def _event(
-    conn: Connection, ticket_id: int, action: str, data: dict[str, Any], now: datetime,
-    **fields: Any,
-) -> None:
-    conn.execute(insert(Event.__table__), {
-        "work_order_id": ticket_id, "actor": "sla-watch", "action": action, "data": data,
-        "at": now, "field": fields.get("field"), "old": fields.get("old"),
-        "new": fields.get("new"),
-    })
+    return user_address(channel_detail, contact)
 
 
 def due_count(conn: Connection, now: datetime) -> int:
@@ -240,3 +219,7 @@ def due_count(conn: Connection, now: datetime) -> int:
         select(func.count()).select_from(_WO).where(_WO.c.sla_check_at <= now)
     ).scalar_one())
 
+
+def _event(conn: Connection, ticket_id: int, action: str, now: datetime, **details: Any) -> None:
+    audit.record_sync(conn, at=now, actor="sla-watch", action=action, work_order_id=ticket_id,
+                      **details)

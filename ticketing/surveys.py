@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing import notices
+from ticketing import audit, notices
 from ticketing.desk import Desk
-from ticketing.notices import reply_address
-from ticketing.orm import Contact, Event, Survey, WorkOrder
+from ticketing.notices import supervisor_notice, user_address
+from ticketing.orm import Contact, Survey, WorkOrder
 from ticketing.outbox import Outbound, enqueue
 
 SCALE = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
@@ -46,10 +46,8 @@ async def send_survey(
     desk: Desk, session: AsyncSession, order: WorkOrder, contact: Contact | None, now: datetime
 ) -> None:
     """Create the survey of a ticket just closed and queue it on the user's channel."""
-    if contact is None:
-        return
-    address = reply_address(order.channel_detail, contact.wechat_openid, contact.email)
-    if address is None:
+    address = user_address(order.channel_detail, contact)
+    if address is None or contact is None:
         return  # phone users: an agent's callback records the answer (not built yet)
     existing = await session.scalar(select(Survey).where(Survey.work_order_id == order.id))
     if existing is not None:
@@ -109,7 +107,8 @@ def record_answer(
     if comment:
         values["follow_up_feedback"] = comment
     conn.execute(update(_WO).where(_WO.c.id == survey.work_order_id).values(**values))
-    _event(conn, survey.work_order_id, actor, "rated", {"satisfaction": satisfaction}, now)
+    audit.record_sync(conn, at=now, actor=actor, action="rated",
+                      work_order_id=survey.work_order_id, data={"satisfaction": satisfaction})
     if satisfaction in ("dissatisfied", "very_dissatisfied"):
         _follow_up(desk, conn, survey.work_order_id, satisfaction, now)
 
@@ -120,30 +119,23 @@ def record_comment(conn: Connection, survey_id: int, comment: str, actor: str,
     conn.execute(update(_SURVEYS).where(_SURVEYS.c.id == survey_id).values(comment=comment))
     conn.execute(update(_WO).where(_WO.c.id == survey.work_order_id)
                  .values(follow_up_feedback=comment))
-    _event(conn, survey.work_order_id, actor, "survey_comment", {}, now)
+    audit.record_sync(conn, at=now, actor=actor, action="survey_comment",
+                      work_order_id=survey.work_order_id)
 
 
 def _follow_up(
     desk: Desk, conn: Connection, ticket_id: int, satisfaction: str, now: datetime
 ) -> None:
-    _event(conn, ticket_id, "survey", "follow_up_needed", {"satisfaction": satisfaction}, now)
+    audit.record_sync(conn, at=now, actor="survey", action="follow_up_needed",
+                      work_order_id=ticket_id, data={"satisfaction": satisfaction})
     if not desk.supervisor_email:
         return
     ticket_no = conn.execute(select(_WO.c.ticket_no).where(_WO.c.id == ticket_id)).scalar_one()
     label = desk.vocabulary.label("satisfaction", satisfaction)
-    text = f"用户对工单 {ticket_no} 的服务评价为“{label}”，请安排回访"
-    enqueue(conn, Outbound(
-        dedupe_key=f"supervisor:{ticket_no}:follow_up", channel="email",
-        recipient=desk.supervisor_email, kind="supervisor", body=text,
-        subject=f"[{ticket_no}] {text}", payload={"ticket_no": ticket_no},
-        work_order_id=ticket_id,
-    ), now)
-
-
-def _event(conn: Connection, ticket_id: int, actor: str, action: str, data: dict[str, Any],
-           now: datetime) -> None:
-    conn.execute(insert(Event.__table__), {"work_order_id": ticket_id, "actor": actor,
-                                           "action": action, "data": data, "at": now})
+    notice = supervisor_notice(desk, ticket_no, ticket_id, "follow_up",
+                               f"用户对工单 {ticket_no} 的服务评价为“{label}”，请安排回访")
+    if notice is not None:
+        enqueue(conn, notice, now)
 
 
 @dataclass(frozen=True)

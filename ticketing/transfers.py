@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing import audit, notices
 from ticketing.desk import Desk
-from ticketing.notices import reply_address
-from ticketing.orm import Contact, Event, SecondaryVendor, Transfer, Vendor, WorkOrder
+from ticketing.notices import supervisor_notice, user_address
+from ticketing.orm import Contact, SecondaryVendor, Transfer, Vendor, WorkOrder
 from ticketing.outbox import Outbound, enqueue
 from ticketing.routing import route_to_vendors
 from ticketing.workflow import Actor, load_order
@@ -183,9 +183,7 @@ async def _tell_user(
     desk: Desk, session: AsyncSession, order: WorkOrder, vendor: str, now: datetime
 ) -> None:
     contact = await session.get(Contact, order.contact_id) if order.contact_id else None
-    if contact is None:
-        return
-    address = reply_address(order.channel_detail, contact.wechat_openid, contact.email)
+    address = user_address(order.channel_detail, contact)
     if address is None:
         return
     body = desk.templates.render("responsibility.txt.j2", ticket_no=order.ticket_no,
@@ -204,20 +202,17 @@ def _escalated(
     level: int, due: datetime | None, now: datetime, note: str = "",
 ) -> None:
     """Record a step up the liaison chain and tell the supervisor."""
-    conn.execute(insert(Event.__table__), {
-        "work_order_id": ticket_id, "actor": "responsibility", "action": "transfer_escalated",
-        "data": {"level": level, "to": LEVELS[level], "note": note,
-                 "decide_by": due.isoformat() if due else None},
-        "at": now,
-    })
-    if desk.supervisor_email:
-        text = f"工单 {ticket_no} 主责企业未能确认，已报{LEVELS[level]}协调处理"
-        enqueue(conn, Outbound(
-            dedupe_key=f"supervisor:{ticket_no}:transfer:{transfer_id}:{level}",
-            channel="email", recipient=desk.supervisor_email, kind="supervisor", body=text,
-            subject=f"[{ticket_no}] {text}", payload={"ticket_no": ticket_no},
-            work_order_id=ticket_id,
-        ), now)
+    audit.record_sync(
+        conn, at=now, actor="responsibility", action="transfer_escalated",
+        work_order_id=ticket_id,
+        data={"level": level, "to": LEVELS[level], "note": note,
+              "decide_by": due.isoformat() if due else None},
+    )
+    text = f"工单 {ticket_no} 主责企业未能确认，已报{LEVELS[level]}协调处理"
+    notice = supervisor_notice(desk, ticket_no, ticket_id, f"transfer:{transfer_id}:{level}",
+                               text)
+    if notice is not None:
+        enqueue(conn, notice, now)
 
 
 def escalate_due_transfers(desk: Desk, conn: Connection, now: datetime) -> int:

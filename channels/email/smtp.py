@@ -14,7 +14,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -40,14 +39,10 @@ class SmtpConfig:
 class SmtpHandler:
     """aiosmtpd handler: the RCPT and DATA hooks."""
 
-    def __init__(
-        self, config: SmtpConfig, intake: Intake, clock: Callable[[], datetime],
-        desk: Desk | None = None,
-    ) -> None:
+    def __init__(self, config: SmtpConfig, intake: Intake, desk: Desk) -> None:
         self._config = config
         self._intake = intake
-        self._clock = clock
-        self._desk = desk  # to apply a user's "已解决" / "未解决" after the commit
+        self._desk = desk  # its clock; and to apply a user's "已解决" / "未解决" after commit
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -68,26 +63,22 @@ class SmtpHandler:
             parsed = parse_mail(raw, self._config.limits)
         except MailRefused as exc:
             return f"554 5.6.0 unreadable message: {_ascii(exc.reason)}"
-        inbound = mail_inbound(parsed, raw, self._clock(), self._config.intake)
+        inbound = mail_inbound(parsed, raw, self._desk.clock(), self._config.intake)
         try:
             result = await self._intake(inbound)
         except Exception:  # the database away: keep the mail at the sender, it will retry
             log.exception("smtp intake could not commit a mail")
             return "451 4.3.0 cannot store the mail now, try again later"
-        if self._desk is not None:
-            await confirmations.apply(self._desk, result, inbound.text)
+        await confirmations.apply(self._desk, result, inbound.text)
         return f"250 2.0.0 accepted {result.ticket_no or result.outcome}"
 
 
 class SmtpIntake:
     """The SMTP server on the running event loop."""
 
-    def __init__(
-        self, config: SmtpConfig, intake: Intake, clock: Callable[[], datetime] | None = None,
-        desk: Desk | None = None,
-    ) -> None:
+    def __init__(self, config: SmtpConfig, intake: Intake, desk: Desk) -> None:
         self._config = config
-        self._handler = SmtpHandler(config, intake, clock or (lambda: datetime.now(UTC)), desk)
+        self._handler = SmtpHandler(config, intake, desk)
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self, host: str, port: int) -> int:

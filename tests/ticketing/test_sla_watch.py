@@ -53,7 +53,7 @@ async def outbox_keys(desk: Desk) -> list[str]:
 async def test_warning_at_75_breach_at_100_each_once(desk: Desk, clock: Clock) -> None:
     desk = replace(desk, supervisor_email="jdj@gxzf.gov.cn")
     no = await open_ticket(desk)
-    watcher = SlaWatcher(desk, supervisor_email="jdj@gxzf.gov.cn")
+    watcher = SlaWatcher(desk)
     run = lambda: asyncio.to_thread(watcher.run_once)  # noqa: E731
     assert (await run()).tickets == 0
     clock.advance(minutes=44)

@@ -19,25 +19,11 @@ from server.app import DISPATCHER, build_app, make_runner
 from server.settings import EmailSettings, Settings
 from tests.channels.email.conftest import SmtpSink, free_port
 from tests.conftest import Clock
+from tests.lifecycle import close, order
 from ticketing.desk import Desk
 from ticketing.orm import Event, Survey, WorkOrder
-from ticketing.workflow import Actor, transition
 
-AGENT = Actor(name="agent:王", role="agent")
 ALICE = "oAlice_0000000000000000000001"
-
-
-async def close(desk: Desk, ticket_no: str) -> None:
-    for target, extra in (("accepted", {}), ("responded", {"handling_mode": "online"}),
-                          ("resolved", {"solution": "重装打印驱动"}), ("closed", {})):
-        await transition(desk, ticket_no, target, AGENT, extra)
-
-
-async def order(desk: Desk, ticket_no: str) -> WorkOrder:
-    async with desk.sessions() as session:
-        found = await session.scalar(select(WorkOrder).where(WorkOrder.ticket_no == ticket_no))
-    assert found is not None
-    return found
 
 
 @pytest.fixture

@@ -8,25 +8,12 @@ from sqlalchemy import select
 
 from tests.channels.wechat.conftest import WechatDesk
 from tests.conftest import Clock
+from tests.lifecycle import AGENT, close, order
 from ticketing.desk import Desk
-from ticketing.orm import OutboxMessage, Survey, WorkOrder
-from ticketing.workflow import Actor, transition
+from ticketing.orm import OutboxMessage, Survey
+from ticketing.workflow import transition
 
-AGENT = Actor(name="agent:王", role="agent")
 ALICE = "oAlice_0000000000000000000001"
-
-
-async def close(desk: Desk, ticket_no: str) -> None:
-    for target, extra in (("accepted", {}), ("responded", {"handling_mode": "online"}),
-                          ("resolved", {"solution": "重装打印驱动"}), ("closed", {})):
-        await transition(desk, ticket_no, target, AGENT, extra)
-
-
-async def order(desk: Desk, ticket_no: str) -> WorkOrder:
-    async with desk.sessions() as session:
-        found = await session.scalar(select(WorkOrder).where(WorkOrder.ticket_no == ticket_no))
-    assert found is not None
-    return found
 
 
 async def test_wechat_survey_answered_by_digit_then_comment(safe_service: WechatDesk) -> None:

@@ -270,6 +270,12 @@ async def transition(request: web.Request) -> web.Response:
         at = _timestamp("at", at_value, desk.clock())
     if actor.role == "vendor" and target not in VENDOR_TARGETS:
         raise ApiError(403, "forbidden", role=actor.role)
+    if body.get("expected_arrival") is not None:  # told to the user: must be a real moment
+        _parse_iso("expected_arrival", body["expected_arrival"])
+    for name, limit in (("engineer", 100), ("plan", 2000)):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise InvalidField(name, f"应为不超过 {limit} 字的文本")
     ticket_no = request.match_info["ticket_no"]
     await workflow.transition(desk, ticket_no, target, actor, body, at=at)
     return await _ticket_response(desk, ticket_no, actor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -22,6 +22,13 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
+class ComplaintPolicy:
+    owner: str = "投诉专员"  # who takes a new complaint (投诉追踪专岗) until someone is named
+    investigate_within: timedelta = timedelta(hours=24)  # received → investigating
+    remedy_within: timedelta = timedelta(hours=72)  # received → remedied
+
+
+@dataclass(frozen=True)
 class Desk:
     sessions: async_sessionmaker[AsyncSession]
     writer: Engine  # sync engine of the same database, for the intake hot path (threads)
@@ -36,6 +43,8 @@ class Desk:
     clock: Callable[[], datetime] = field(default=utc_now)
     supervisor_email: str | None = None  # told of P1 reports and missed deadlines
     public_url: str = "http://127.0.0.1:8080"  # where users reach us (survey links)
+    complaints: ComplaintPolicy = ComplaintPolicy()
+    sms_enabled: bool = False  # an SMS adapter is configured: hotline callers get notices
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

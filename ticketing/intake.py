@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from classifier.triage import Triage
+from ticketing import complaints
 from ticketing.channel_state import NonceReplayed, claim_nonce
 from ticketing.confirmations import confirmation_of, resolved_ticket_of
 from ticketing.contracts import contracts_of
@@ -274,7 +275,7 @@ def _survey_reply(
         return None
     pending = pending_for(conn, contact.id, now)
     if pending is None or (named is not None and named != pending.ticket_no):
-        return _confirmation(conn, inbound, raw_id, contact, text, named, now, deferred)
+        return _confirmation(desk, conn, inbound, raw_id, contact, text, named, now, deferred)
     answer = digit_answer(text)
     if pending.answered_at is None and answer is not None:
         record_answer(desk, conn, pending.survey_id, answer, None, inbound.actor, now)
@@ -283,12 +284,13 @@ def _survey_reply(
         record_comment(conn, pending.survey_id, text, inbound.actor, now)
         outcome = "survey_comment"
     else:
-        return _confirmation(conn, inbound, raw_id, contact, text, named, now, deferred)
+        return _confirmation(desk, conn, inbound, raw_id, contact, text, named, now, deferred)
     deferred.conversation.append(_inbound_row(pending.work_order_id, inbound, raw_id, now))
     return IntakeResult(outcome=outcome, ticket_no=pending.ticket_no)
 
 
 def _confirmation(
+    desk: Desk,
     conn: Connection,
     inbound: Inbound,
     raw_id: int,
@@ -299,7 +301,17 @@ def _confirmation(
     deferred: _Deferred,
 ) -> IntakeResult | None:
     """"已解决" / "未解决" about the user's resolved ticket: recorded here, applied through
-    the lifecycle by the channel after the commit (confirmations.apply)."""
+    the lifecycle by the channel after the commit (confirmations.apply). "认可" / "不认可"
+    answers a settled complaint, applied here."""
+    remedy_answer = complaints.answer_to_remedy(text)
+    settled = complaints.awaiting_user(conn, contact.id) if remedy_answer else None
+    if remedy_answer and settled is not None:
+        complaint_id, ticket_id, ticket_no = settled
+        complaints.move(desk, conn, complaint_id, remedy_answer, inbound.actor, now, note=text)
+        deferred.conversation.append(_inbound_row(ticket_id, inbound, raw_id, now))
+        outcome: Outcome = ("complaint_confirmed" if remedy_answer == "confirmed"
+                            else "complaint_reopened")
+        return IntakeResult(outcome=outcome, ticket_no=ticket_no)
     said = confirmation_of(text.removeprefix(named or "").strip() if named else text)
     if said is None:
         return None
@@ -611,6 +623,8 @@ def _append(
         data={"channel": inbound.channel_detail, "inbound_id": raw_id},
         at=now,
     )
+    if not inbound.automatic and complaints.mentions_complaint(inbound.text):
+        complaints.file(desk, conn, ticket.id, "message", inbound.text, inbound.actor, now)
 
 
 def _triage_record(triage: Triage, set_by_person: list[str]) -> dict[str, Any]:
@@ -785,6 +799,11 @@ def _open(
             }
         )
     _keep_attachments(conn, ticket_id, inbound, raw_id, now)
+    if complaints.mentions_complaint(inbound.text):
+        complaints.file(desk, conn, ticket_id, "message", inbound.text, inbound.actor, now)
+    elif values["complaint"]:
+        source = "agent" if "complaint" in fields else "classifier"
+        complaints.file(desk, conn, ticket_id, source, inbound.text, inbound.actor, now)
     return _Ticket(
         id=ticket_id,
         ticket_no=values["ticket_no"],

@@ -89,7 +89,8 @@ class AttachmentRef:
 
 Outcome = Literal[
     "created", "appended", "duplicate", "profiled", "new_issue_prompt", "ignored", "throttled",
-    "survey_answered", "survey_comment", "confirmed", "disputed",
+    "survey_answered", "survey_comment", "confirmed", "disputed", "complaint_confirmed",
+    "complaint_reopened",
 ]
 
 

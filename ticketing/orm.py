@@ -426,3 +426,67 @@ class Survey(Base):
     answered_at: Mapped[datetime | None]
     satisfaction: Mapped[str | None] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))  # the agent of a phone survey
+
+
+class Task(Base):
+    """Work for a person, not a machine: a survey callback (回访问卷) for a hotline user, a
+    follow-up call (回访) for a supervisor after a dissatisfied answer, a complaint's callback."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_open", "status", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # survey_call / follow_up / complaint_call
+    role: Mapped[str] = mapped_column(String(20))  # who does it: agent / supervisor
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    status: Mapped[str] = mapped_column(String(10))  # open / done
+    title: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))  # whom to call
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Complaint(Base):
+    """A row of the complaint ledger (投诉台账): received → investigating → remedied → confirmed
+    (by the user), with an owner, the remedy (服务失误补救) and two deadlines."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_open", "status", "remedy_due"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # classifier / message / agent / survey
+    status: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    remedy: Mapped[str | None] = mapped_column(Text)
+    user_response: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    investigate_due: Mapped[datetime]
+    remedy_due: Mapped[datetime]
+    investigating_at: Mapped[datetime | None]
+    remedied_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    overdue_marks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]
+
+
+class CareMessage(Base):
+    """A care reminder sent to a contact: what it was about (`topic`, e.g. the contract whose
+    free period ends, or a category's tip) so none repeats, and when (one a week at most)."""
+
+    __tablename__ = "care_messages"
+    __table_args__ = (UniqueConstraint("contact_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    topic: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # care_period / care_tip
+    sent_at: Mapped[datetime] = mapped_column(index=True)

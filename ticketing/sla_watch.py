@@ -19,18 +19,18 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
-from ticketing import audit
+from ticketing import audit, user_care
 from ticketing.confirmations import auto_close
 from ticketing.desk import Desk
-from ticketing.notices import supervisor_notice, user_address
-from ticketing.orm import Contact, Survey, WorkOrder
-from ticketing.outbox import Outbound, enqueue
+from ticketing.notices import supervisor_notice
+from ticketing.orm import WorkOrder
+from ticketing.outbox import enqueue
 from ticketing.routing import route_to_vendors
 from ticketing.sla_marks import milestones, next_check
 from ticketing.transfers import escalate_due_transfers
@@ -116,7 +116,7 @@ class SlaWatcher:
             if updates:
                 conn.execute(_SET, updates)
             escalate_due_transfers(self._desk, conn, now)
-            self.remind_surveys(conn, now)
+            user_care.remind_surveys(self._desk, conn, now)
         return PassResult(True, len(rows), warnings, breaches)
 
     def _warn(self, conn: Connection, row: Any, mark: str, now: datetime) -> None:
@@ -131,9 +131,10 @@ class SlaWatcher:
         if row.primary_vendor_id is not None:
             route_to_vendors(self._desk, conn, row.id, row.ticket_no, row.primary_vendor_id, (),
                              f"breach_{deadline}", now)
-        self._tell_supervisor(conn, row, f"工单 {row.ticket_no} 已超过{_LABELS[deadline]}时限",
+        label = self._desk.vocabulary.label("deadline", deadline)
+        self._tell_supervisor(conn, row, f"工单 {row.ticket_no} 已超过{label}时限",
                               f"breach:{mark}", now)
-        self._apologise(conn, row, deadline, mark, now)
+        tier = row.escalation_tier
         if deadline == "resolve" and row.escalation_tier < MAX_TIER:
             tier = row.escalation_tier + 1
             conn.execute(update(_WO).where(_WO.c.id == row.id).values(escalation_tier=tier))
@@ -142,50 +143,7 @@ class SlaWatcher:
             if row.escalation_tier == 1:  # tier 1 could not solve it: filed with the bureau
                 _event(conn, row.id, "bureau_filed", now,
                        data={"reason": "resolve deadline missed"})
-
-    def _apologise(
-        self, conn: Connection, row: Any, deadline: str, mark: str, now: datetime
-    ) -> None:
-        """The user hears that a deadline was missed, with an apology and what happens now."""
-        address = _user_address(conn, row.channel_detail, row.contact_id)
-        if address is None:
-            return
-        body = self._desk.templates.render("sla_apology.txt.j2", ticket_no=row.ticket_no,
-                                           deadline=_LABELS[deadline])
-        enqueue(conn, Outbound(
-            dedupe_key=f"apology:{row.ticket_no}:{mark}", channel=address[0],
-            recipient=address[1], kind="progress", subject=f"[{row.ticket_no}] 处理进展说明",
-            body=body, payload={"ticket_no": row.ticket_no, "summary": "处理超时，正在加急"},
-            work_order_id=row.id,
-        ), now)
-
-    def remind_surveys(self, conn: Connection, now: datetime) -> int:
-        """One reminder for a survey left unanswered for 24 hours (while it is still valid)."""
-        rows = conn.execute(
-            select(_SURVEYS.c.id, _SURVEYS.c.work_order_id, _SURVEYS.c.token,
-                   _WO.c.ticket_no, _WO.c.channel_detail, _WO.c.contact_id)
-            .join(_WO, _WO.c.id == _SURVEYS.c.work_order_id)
-            .where(_SURVEYS.c.answered_at.is_(None), _SURVEYS.c.reminded_at.is_(None),
-                   _SURVEYS.c.sent_at <= now - REMIND_AFTER, _SURVEYS.c.expires_at > now)
-        ).all()
-        for row in rows:
-            address = _user_address(conn, row.channel_detail, row.contact_id)
-            if address is not None:
-                template = ("survey_wechat.txt.j2" if address[0] == "wechat"
-                            else "survey_email.txt.j2")
-                body = "温馨提醒：" + self._desk.templates.render(
-                    template, ticket_no=row.ticket_no,
-                    link=f"{self._desk.public_url}/survey/{row.token}")
-                enqueue(conn, Outbound(
-                    dedupe_key=f"survey-reminder:{row.ticket_no}", channel=address[0],
-                    recipient=address[1], kind="survey",
-                    subject=f"[{row.ticket_no}] 服务满意度调查（提醒）", body=body,
-                    payload={"ticket_no": row.ticket_no, "summary": "请评价本次服务"},
-                    work_order_id=row.work_order_id,
-                ), now)
-            conn.execute(_SURVEYS.update().where(_SURVEYS.c.id == row.id)
-                         .values(reminded_at=now))
-        return len(rows)
+        user_care.apologise(self._desk, conn, row, deadline, tier, mark, now)
 
     def _tell_supervisor(
         self, conn: Connection, row: Any, text_: str, key: str, now: datetime
@@ -195,22 +153,6 @@ class SlaWatcher:
             enqueue(conn, notice, now)
 
 
-_LABELS = {"respond": "响应", "arrive": "到场", "resolve": "解决"}
-_SURVEYS = Survey.__table__
-_CONTACTS = Contact.__table__
-REMIND_AFTER = timedelta(hours=24)
-
-
-def _user_address(
-    conn: Connection, channel_detail: str, contact_id: int | None
-) -> tuple[str, str] | None:
-    if contact_id is None:
-        return None
-    contact = conn.execute(
-        select(_CONTACTS.c.wechat_openid, _CONTACTS.c.email, _CONTACTS.c.unsubscribed_at,
-               _CONTACTS.c.email_undeliverable_at).where(_CONTACTS.c.id == contact_id)
-    ).first()
-    return user_address(channel_detail, contact)
 
 
 def due_count(conn: Connection, now: datetime) -> int:

@@ -19,11 +19,12 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing import audit, notices
+from ticketing import audit, complaints, notices
 from ticketing.desk import Desk
-from ticketing.notices import supervisor_notice, user_address
+from ticketing.notices import supervisor_notice, user_address, user_notice
 from ticketing.orm import Contact, Survey, WorkOrder
-from ticketing.outbox import Outbound, enqueue
+from ticketing.outbox import enqueue
+from ticketing.tasks import close_tasks, open_task
 
 SCALE = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
 VALID_FOR = timedelta(days=7)
@@ -45,27 +46,31 @@ def digit_answer(text: str) -> str | None:
 async def send_survey(
     desk: Desk, session: AsyncSession, order: WorkOrder, contact: Contact | None, now: datetime
 ) -> None:
-    """Create the survey of a ticket just closed and queue it on the user's channel."""
-    address = user_address(order.channel_detail, contact)
-    if address is None or contact is None:
-        return  # phone users: an agent's callback records the answer (not built yet)
+    """Create the survey of a ticket just closed and queue it on the user's channel; a hotline
+    user's survey is a callback task for an agent (and an SMS with the link, when configured)."""
     existing = await session.scalar(select(Survey).where(Survey.work_order_id == order.id))
     if existing is not None:
         return  # closed again after a reopen: one survey per ticket
+    address = user_address(desk, order.channel_detail, contact)
+    phone = order.channel_detail == "phone"
+    if address is None and not phone:
+        return  # nobody to ask (an API report, an unfollowed user)
     token = secrets.token_urlsafe(24)
     session.add(Survey(
-        work_order_id=order.id, contact_id=contact.id, token=token, channel=address[0],
-        sent_at=now, expires_at=now + VALID_FOR,
+        work_order_id=order.id, contact_id=contact.id if contact else None, token=token,
+        channel="phone" if phone else address[0] if address else "", sent_at=now,
+        expires_at=now + VALID_FOR,
     ))
-    template = "survey_wechat.txt.j2" if address[0] == "wechat" else "survey_email.txt.j2"
-    body = desk.templates.render(template, ticket_no=order.ticket_no,
-                                 link=f"{desk.public_url}/survey/{token}")
-    await notices.queue(session, Outbound(
-        dedupe_key=f"survey:{order.ticket_no}", channel=address[0], recipient=address[1],
-        kind="survey", subject=f"[{order.ticket_no}] 服务满意度调查", body=body,
-        payload={"ticket_no": order.ticket_no, "summary": "请评价本次服务"},
-        work_order_id=order.id,
-    ), now)
+    if phone:
+        caller = order.contact_phone or (contact.phone if contact else None)
+        await session.run_sync(lambda s: open_task(
+            s.connection(), "survey_call", "agent", order.id,
+            f"工单 {order.ticket_no} 已办结，请回电进行满意度调查", now, phone=caller))
+    if address is not None:
+        await notices.queue(session, user_notice(
+            desk, "survey", address, ticket_no=order.ticket_no, ticket_id=order.id, key="1",
+            contact_name=order.contact_name, link=f"{desk.public_url}/survey/{token}",
+        ), now)
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,13 @@ def record_answer(
     conn.execute(update(_WO).where(_WO.c.id == survey.work_order_id).values(**values))
     audit.record_sync(conn, at=now, actor=actor, action="rated",
                       work_order_id=survey.work_order_id, data={"satisfaction": satisfaction})
+    close_tasks(conn, survey.work_order_id, "survey_call", actor,
+                desk.vocabulary.label("satisfaction", satisfaction), now)
     if satisfaction in ("dissatisfied", "very_dissatisfied"):
         _follow_up(desk, conn, survey.work_order_id, satisfaction, now)
+    if satisfaction == "very_dissatisfied":
+        complaints.file(desk, conn, survey.work_order_id, "survey",
+                        f"满意度评价：非常不满意。{comment or ''}".strip(), actor, now)
 
 
 def record_comment(conn: Connection, survey_id: int, comment: str, actor: str,
@@ -128,10 +138,12 @@ def _follow_up(
 ) -> None:
     audit.record_sync(conn, at=now, actor="survey", action="follow_up_needed",
                       work_order_id=ticket_id, data={"satisfaction": satisfaction})
-    if not desk.supervisor_email:
-        return
-    ticket_no = conn.execute(select(_WO.c.ticket_no).where(_WO.c.id == ticket_id)).scalar_one()
+    ticket = conn.execute(select(_WO.c.ticket_no, _WO.c.contact_phone)
+                          .where(_WO.c.id == ticket_id)).one()
+    ticket_no = ticket.ticket_no
     label = desk.vocabulary.label("satisfaction", satisfaction)
+    open_task(conn, "follow_up", "supervisor", ticket_id,
+              f"用户对工单 {ticket_no} 的评价为“{label}”，请回访", now, phone=ticket.contact_phone)
     notice = supervisor_notice(desk, ticket_no, ticket_id, "follow_up",
                                f"用户对工单 {ticket_no} 的服务评价为“{label}”，请安排回访")
     if notice is not None:
@@ -158,3 +170,28 @@ def form_state(conn: Connection, token: str, now: datetime) -> tuple[FormState, 
     if row.expires_at <= now:
         return FormState(row.ticket_no, False, "expired"), row.id
     return FormState(row.ticket_no, True, None), row.id
+
+
+class NoSurvey(Exception):
+    def __init__(self, ticket_no: str, reason: str) -> None:
+        super().__init__(f"ticket {ticket_no}: {reason}")
+        self.ticket_no = ticket_no
+        self.reason = reason  # "none" / "answered"
+
+
+def record_by_agent(
+    desk: Desk, conn: Connection, ticket_no: str, satisfaction: str, comment: str | None,
+    agent: str, now: datetime,
+) -> None:
+    """An agent records the answer the user gave on the phone (the survey callback)."""
+    row = conn.execute(
+        select(_SURVEYS.c.id, _SURVEYS.c.answered_at)
+        .join(_WO, _WO.c.id == _SURVEYS.c.work_order_id)
+        .where(_WO.c.ticket_no == ticket_no)
+    ).first()
+    if row is None:
+        raise NoSurvey(ticket_no, "none")
+    if row.answered_at is not None:
+        raise NoSurvey(ticket_no, "answered")
+    conn.execute(update(_SURVEYS).where(_SURVEYS.c.id == row.id).values(answered_by=agent))
+    record_answer(desk, conn, row.id, satisfaction, comment, agent, now)

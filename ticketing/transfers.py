@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing import audit, notices
 from ticketing.desk import Desk
-from ticketing.notices import supervisor_notice, user_address
+from ticketing.notices import supervisor_notice, user_address, user_notice
 from ticketing.orm import Contact, SecondaryVendor, Transfer, Vendor, WorkOrder
-from ticketing.outbox import Outbound, enqueue
+from ticketing.outbox import enqueue
 from ticketing.routing import route_to_vendors
 from ticketing.workflow import Actor, load_order
 
@@ -183,17 +183,12 @@ async def _tell_user(
     desk: Desk, session: AsyncSession, order: WorkOrder, vendor: str, now: datetime
 ) -> None:
     contact = await session.get(Contact, order.contact_id) if order.contact_id else None
-    address = user_address(order.channel_detail, contact)
+    address = user_address(desk, order.channel_detail, contact)
     if address is None:
         return
-    body = desk.templates.render("responsibility.txt.j2", ticket_no=order.ticket_no,
-                                 vendor=vendor)
-    await notices.queue(session, Outbound(
-        dedupe_key=f"responsibility:{order.ticket_no}:{now.isoformat()}",
-        channel=address[0], recipient=address[1], kind="progress",
-        subject=f"[{order.ticket_no}] 服务企业变更", body=body,
-        payload={"ticket_no": order.ticket_no, "summary": "服务企业已变更"},
-        work_order_id=order.id,
+    await notices.queue(session, user_notice(
+        desk, "responsibility", address, ticket_no=order.ticket_no, ticket_id=order.id,
+        key=now.isoformat(), contact_name=order.contact_name, company=vendor,
     ), now)
 
 

@@ -49,12 +49,23 @@ class Templates:
         self._env.globals["label"] = vocabulary.label
         with (folder / "errors.toml").open("rb") as fh:
             self._errors: dict[str, str] = tomllib.load(fh)
+        with (folder / "notices" / "notices.toml").open("rb") as fh:
+            notices = tomllib.load(fh)
+        self.desk_name: str = notices.pop("desk_name")
+        self._notices: dict[str, dict[str, str]] = notices
 
     def localtime(self, value: datetime) -> str:
         return value.astimezone(self._zone).strftime("%Y-%m-%d %H:%M")
 
     def render(self, name: str, **context: Any) -> str:
         return self._env.get_template(name).render(**context).strip()
+
+    def notice(self, step: str, channel: str, **context: Any) -> tuple[str, str, str]:
+        """(subject, summary, body) of the user notice for `step` on `channel`
+        (notices/<channel>/<step>.txt.j2; subject and summary from notices/notices.toml)."""
+        meta = self._notices[step]
+        body = self.render(f"notices/{channel}/{step}.txt.j2", **context)
+        return meta["subject"], meta["summary"], body
 
     def error(self, code: str, **params: Any) -> str:
         return self._errors[code].format(**params)

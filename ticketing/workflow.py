@@ -104,7 +104,7 @@ async def transition(
         order.updated_at = now
         order.sla_check_at = next_check(order, list(order.sla_marks or []))
         contact = await session.get(Contact, order.contact_id) if order.contact_id else None
-        notice = progress_notice(desk, order, contact, now)
+        notice = progress_notice(desk, order, contact, now, supplied)
         if notice is not None:
             await notices.queue(session, notice, now)
         if to is Status.CLOSED:

@@ -88,7 +88,7 @@ async def test_acknowledgement_and_progress_are_threaded_chinese_mail(
     assert await dispatcher.dispatch_once() == 1
     _, progress = await asyncio.to_thread(smtp_sink.wait_for, 2)
     notice = read(progress.content)
-    assert notice["Subject"] == f"[{ticket_no}] 工单进展"
+    assert notice["Subject"] == f"[{ticket_no}] 工单已受理"
     assert "已受理" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 

@@ -50,7 +50,10 @@ async def test_a_step_on_the_ticket_reaches_the_user_once(safe_service: WechatDe
     (sent,) = svc.emulator.sent
     assert sent["kind"] == "custom"
     assert sent["body"]["touser"] == ALICE and sent["body"]["msgtype"] == "text"
-    assert sent["body"]["text"]["content"] == f"您的工单 {no} 已受理，正在安排技术人员处理。"
+    assert sent["body"]["text"]["content"] == (
+        f"您的工单 {no} 已受理，由信创产品服务台负责处理，"
+        "将在 2026-11-27 10:00 前与您联系并给出处理安排。"
+    )
     (row,) = await outbox(svc, "progress")
     assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
     assert await svc.dispatcher.dispatch_once() == 0

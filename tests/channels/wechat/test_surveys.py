@@ -91,7 +91,8 @@ async def test_one_survey_reminder_after_a_day(safe_service: WechatDesk, clock: 
     async with svc.desk.sessions() as session:
         kinds = list(await session.scalars(
             select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "survey")))
-    assert sorted(kinds) == [f"survey-reminder:{ticket.ticket_no}", f"survey:{ticket.ticket_no}"]
+    no = ticket.ticket_no
+    assert sorted(kinds) == [f"survey:{no}:1", f"survey_reminder:{no}:1"]
 
 
 async def test_a_missed_deadline_brings_the_user_an_apology(

@@ -16,10 +16,11 @@ from channels.email.sender import EmailSender, SmarthostConfig
 from channels.email.smtp import SmtpConfig, SmtpIntake
 from channels.phone.cdr import GenericMapping
 from channels.phone.importer import CdrFolderWatcher, CdrSource
+from channels.sms.adapter import SmsSender, load_provider
 from channels.vendor.webhook import VENDOR_RETRY, VendorWebhookSender
 from channels.wechat.sender import SenderConfig, WechatApi, WechatSender
 from channels.wechat.webhook import WechatConfig, WechatWebhook
-from server import api, calls_api, openapi, survey_pages, vendor_api
+from server import api, calls_api, care_api, openapi, survey_pages, vendor_api
 from server.errors import TEMPLATES, VOCABULARY, error_middleware
 from server.settings import EmailSettings, Settings, WechatSettings
 from ticketing.channel_state import ChannelStateStore
@@ -79,6 +80,8 @@ def build_app(
             if url.strip()
         ]
     senders["vendor"] = VendorWebhookSender(desk).deliver
+    if settings.sms.provider:
+        senders["sms"] = SmsSender(load_provider(settings.sms.provider)).deliver
     dispatcher = OutboxDispatcher(desk, senders, policies={"vendor": VENDOR_RETRY})
     app[DISPATCHER] = dispatcher
     watcher = cdr_watcher(settings, desk) if settings.phone.cdr_folder else None
@@ -114,6 +117,7 @@ def build_app(
     app[VOCABULARY] = desk.vocabulary
     app.add_routes(api.routes)
     app.add_routes(calls_api.routes)
+    app.add_routes(care_api.routes)
     app.add_routes(vendor_api.routes)
     app.add_routes(openapi.routes)
     app[survey_pages.PAGES] = survey_pages.pages(str(settings.config_dir / "templates" / "zh-CN"))

@@ -9,9 +9,17 @@ from typing import Any
 
 from aiohttp import web
 
+from ticketing.complaints import (
+    ComplaintNotFound,
+    IllegalComplaintMove,
+    RemedyMissing,
+    complaint_no,
+)
 from ticketing.fields import InvalidField
 from ticketing.intake import UnknownVendor
 from ticketing.lifecycle import IllegalTransition, MissingField, UnknownField, UnknownStatus
+from ticketing.surveys import NoSurvey
+from ticketing.tasks import TaskNotFound
 from ticketing.vocabulary import Templates, Vocabulary
 from ticketing.workflow import TicketNotFound
 
@@ -57,6 +65,19 @@ def _translate(exc: Exception, vocabulary: Vocabulary) -> ApiError | None:
             return ApiError(400, "invalid_value", field=exc.field, detail=exc.detail)
         case UnknownVendor():
             return ApiError(400, "unknown_vendor", name=exc.name)
+        case ComplaintNotFound():
+            return ApiError(404, "complaint_not_found", complaint=complaint_no(exc.complaint_id))
+        case IllegalComplaintMove():
+            label = lambda s: vocabulary.label("complaint_status", s)  # noqa: E731
+            return ApiError(409, "complaint_illegal", current=label(exc.current),
+                            target=label(exc.target))
+        case RemedyMissing():
+            return ApiError(400, "remedy_missing")
+        case TaskNotFound():
+            return ApiError(404, "task_not_found", task=exc.task_id)
+        case NoSurvey():
+            reason = "没有满意度调查" if exc.reason == "none" else "的满意度调查已有回答"
+            return ApiError(409, "no_survey", ticket_no=exc.ticket_no, reason=reason)
     return None
 
 

@@ -39,6 +39,11 @@ ERROR_CODES = [
     "body_too_large",
     "internal",
     "transfer_refused",
+    "complaint_not_found",
+    "complaint_illegal",
+    "remedy_missing",
+    "task_not_found",
+    "no_survey",
 ]
 EXAMPLE_TICKET_NO = "XC-20261127-0001"
 
@@ -531,6 +536,67 @@ RESPONSIBILITY = obj(
 )
 
 ERROR_CONTENT = {"application/json": {"schema": ref("Error")}}
+COMPLAINT_STATUSES = ("received", "investigating", "remedied", "confirmed")
+TASK_KINDS = ("survey_call", "follow_up", "complaint_call")
+SCALE = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
+COMPLAINT = obj(
+    {
+        "id": INTEGER,
+        "complaint_no": string("投诉编号, TS + six digits"),
+        "ticket_no": string(),
+        "source": enum(["classifier", "message", "agent", "survey"]),
+        "status": enum(COMPLAINT_STATUSES),
+        "owner": string("Who follows it up (投诉追踪专岗)"),
+        "summary": string(),
+        "remedy": nullable(string("服务失误补救: what was done, as told to the user")),
+        "user_response": nullable(string("What the user said of the remedy")),
+        "received_at": DATE_TIME,
+        "investigate_due": DATE_TIME,
+        "remedy_due": DATE_TIME,
+        "investigating_at": nullable(DATE_TIME),
+        "remedied_at": nullable(DATE_TIME),
+        "confirmed_at": nullable(DATE_TIME),
+        "vendor": nullable(string("The primary company of the ticket when filed")),
+    },
+    ["id", "complaint_no", "ticket_no", "source", "status", "owner", "summary", "received_at",
+     "investigate_due", "remedy_due"],
+)
+NEW_COMPLAINT = obj(
+    {"summary": {**NON_BLANK, "maxLength": 4000}, "owner": string(maxLength=100)},
+    ["summary"], closed=True,
+)
+COMPLAINT_MOVE = obj(
+    {
+        "to": enum(COMPLAINT_STATUSES),
+        "owner": string(maxLength=100),
+        "remedy": string("Required to move to remedied", maxLength=4000),
+        "note": string("The user's answer to the remedy", maxLength=4000),
+    },
+    ["to"], closed=True,
+)
+TASK = obj(
+    {
+        "id": INTEGER,
+        "kind": enum(TASK_KINDS),
+        "role": enum(["agent", "supervisor"]),
+        "ticket_no": string(),
+        "title": string(),
+        "phone": nullable(string()),
+        "status": enum(["open", "done"]),
+        "created_at": DATE_TIME,
+        "due_at": DATE_TIME,
+        "done_at": nullable(DATE_TIME),
+        "done_by": nullable(string()),
+        "note": nullable(string()),
+        "complaint_id": nullable(INTEGER),
+    },
+    ["id", "kind", "role", "ticket_no", "title", "status", "created_at", "due_at"],
+)
+SURVEY_ANSWER = obj(
+    {"satisfaction": enum(SCALE), "comment": string(maxLength=4000)},
+    ["satisfaction"], closed=True,
+)
+
 COMPONENTS: Schema = {
     "securitySchemes": {
         "bearerAuth": {
@@ -562,6 +628,11 @@ COMPONENTS: Schema = {
         "Callback": CALLBACK,
         "Figures": FIGURES,
         "HotlineReport": HOTLINE_REPORT,
+        "Complaint": COMPLAINT,
+        "NewComplaint": NEW_COMPLAINT,
+        "ComplaintMove": COMPLAINT_MOVE,
+        "Task": TASK,
+        "SurveyAnswer": SURVEY_ANSWER,
         "ServiceRates": SERVICE_RATES,
         "ServiceReport": SERVICE_REPORT,
     },
@@ -849,6 +920,107 @@ PATHS: Schema = {
     },
 }
 
+COMPLAINT_NO = path_param("complaint_no", "投诉编号", "TS000001")
+PATHS.update({
+    "/api/v1/complaints": {
+        "get": {
+            "tags": ["care"],
+            "operationId": "listComplaints",
+            "summary": "投诉台账: the complaint ledger, oldest first",
+            "description": STAFF,
+            "parameters": [
+                query_param("status", enum(COMPLAINT_STATUSES), "Only complaints in it"),
+                query_param("ticket_no", string(), "Only complaints about this ticket"),
+            ],
+            "responses": {
+                "200": json_response("The complaints",
+                                     obj({"items": array(ref("Complaint"))}, ["items"])),
+                **errors(400, 403),
+            },
+        }
+    },
+    "/api/v1/tickets/{ticket_no}/complaints": {
+        "parameters": [TICKET_NO],
+        "post": {
+            "tags": ["care"],
+            "operationId": "fileComplaint",
+            "summary": "Enter a complaint about a ticket (the user is told it is received); "
+            "a ticket with an open complaint gets the trigger noted on it",
+            "description": STAFF,
+            "requestBody": json_body(ref("NewComplaint"), {"summary": "工程师未按约定时间到场"}),
+            "responses": {
+                "201": json_response("The complaint", ref("Complaint")),
+                **errors(400, 403, 404, 413),
+            },
+        },
+    },
+    "/api/v1/complaints/{complaint_no}/transitions": {
+        "parameters": [COMPLAINT_NO],
+        "post": {
+            "tags": ["care"],
+            "operationId": "moveComplaint",
+            "summary": "received → investigating → remedied (told to the user) → confirmed; "
+            "remedied → investigating when the user does not accept",
+            "description": STAFF,
+            "requestBody": json_body(ref("ComplaintMove"),
+                                     {"to": "remedied", "remedy": "已更换工程师并上门致歉"}),
+            "responses": {
+                "200": json_response("The complaint", ref("Complaint")),
+                **errors(400, 403, 404, 409, 413),
+            },
+        },
+    },
+    "/api/v1/tasks": {
+        "get": {
+            "tags": ["care"],
+            "operationId": "listTasks",
+            "summary": "Calls to make: survey callbacks, follow-ups (回访), complaint "
+            "confirmations; the most urgent first",
+            "description": STAFF,
+            "parameters": [
+                query_param("status", enum(["open", "done", "all"]), "Default open"),
+                query_param("kind", enum(TASK_KINDS), "Only this kind"),
+                query_param("role", enum(["agent", "supervisor"]), "Only for this role"),
+            ],
+            "responses": {
+                "200": json_response("The tasks", obj({"items": array(ref("Task"))}, ["items"])),
+                **errors(400, 403),
+            },
+        }
+    },
+    "/api/v1/tasks/{task_id}/done": {
+        "parameters": [path_param("task_id", "The task's id", "1")],
+        "post": {
+            "tags": ["care"],
+            "operationId": "finishTask",
+            "summary": "Mark a task done, with a note",
+            "description": STAFF,
+            "requestBody": json_body(obj({"note": string(maxLength=4000)}, closed=True),
+                                     {"note": "已回访，用户表示满意"}, required=False),
+            "responses": {
+                "200": json_response("The task", ref("Task")),
+                **errors(400, 403, 404, 413),
+            },
+        },
+    },
+    "/api/v1/tickets/{ticket_no}/survey": {
+        "parameters": [TICKET_NO],
+        "post": {
+            "tags": ["care"],
+            "operationId": "answerSurvey",
+            "summary": "Record the survey answer a hotline user gave on the callback",
+            "description": STAFF,
+            "requestBody": json_body(ref("SurveyAnswer"), {"satisfaction": "satisfied"}),
+            "responses": {
+                "200": json_response("Recorded", obj({
+                    "ticket_no": string(), "satisfaction": enum(SCALE),
+                    "comment": nullable(string())}, ["ticket_no", "satisfaction"])),
+                **errors(400, 403, 404, 409, 413),
+            },
+        },
+    },
+})
+
 DOCUMENT: Schema = {
     "openapi": "3.0.3",
     "info": {
@@ -862,6 +1034,7 @@ DOCUMENT: Schema = {
         {"name": "tickets", "description": "Work orders and their lifecycle"},
         {"name": "responsibility", "description": "Transfers of primary responsibility"},
         {"name": "hotline", "description": "Calls, callers, callbacks, figures"},
+        {"name": "care", "description": "Complaint ledger, tasks for people, phone surveys"},
         {"name": "meta", "description": "Health and this document"},
     ],
     "security": [{"bearerAuth": []}],

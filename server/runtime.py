@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from classifier.rules import RuleClassifier
 from classifier.triage import Triager
 from server.settings import Settings
 from ticketing.db import Database, session_factory
-from ticketing.desk import Desk
+from ticketing.desk import ComplaintPolicy, Desk
 from ticketing.migrate import upgrade
 from ticketing.sla import SlaPolicy
 from ticketing.vocabulary import Templates, Vocabulary
@@ -62,6 +63,12 @@ def build_desk(
         review_threshold=settings.ticketing.review_threshold,
         supervisor_email=settings.ticketing.supervisor_email or None,
         public_url=settings.http.public_url.rstrip("/"),
+        complaints=ComplaintPolicy(
+            owner=settings.complaints.owner,
+            investigate_within=timedelta(hours=settings.complaints.investigate_hours),
+            remedy_within=timedelta(hours=settings.complaints.remedy_hours),
+        ),
+        sms_enabled=bool(settings.sms.provider),
     )
 
 

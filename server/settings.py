@@ -232,6 +232,22 @@ class PhoneSettings(_Section):
     generic_encoding: str = "utf-8-sig"
 
 
+class ComplaintSettings(_Section):
+    """The complaint ledger (投诉台账)."""
+
+    owner: str = "投诉专员"  # who takes a new complaint until someone is named
+    investigate_hours: float = Field(default=24, gt=0)  # received → investigating
+    remedy_hours: float = Field(default=72, gt=0)  # received → remedied
+
+
+class SmsSettings(_Section):
+    """Text messages to hotline callers: an adapter to the operator's SMS gateway."""
+
+    # "package.module:factory" returning a channels.sms.adapter.SmsProvider; empty: no SMS
+    # (hotline callers then hear by phone: surveys become callback tasks for agents)
+    provider: str = ""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -251,6 +267,8 @@ class Settings(BaseSettings):
     wechat: WechatSettings = WechatSettings()
     email: EmailSettings = EmailSettings()
     phone: PhoneSettings = PhoneSettings()
+    complaints: ComplaintSettings = ComplaintSettings()
+    sms: SmsSettings = SmsSettings()
 
     @classmethod
     def settings_customise_sources(

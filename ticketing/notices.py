@@ -62,24 +62,25 @@ def user_notice(
     step: str,
     address: tuple[str, str],
     *,
-    ticket_no: str,
-    ticket_id: int,
+    ticket_no: str | None,
+    ticket_id: int | None,
     key: str,
     **context: Any,
 ) -> Outbound:
     """The notice for `step` on the user's channel, from notices/<channel>/<step>.txt.j2.
-    `key` makes the outbox dedupe key (one message per step and occasion)."""
+    `key` makes the outbox dedupe key (one message per step and occasion). A care reminder
+    may concern no ticket (`ticket_no` None): its subject has no tag."""
     channel, recipient = address
     context.setdefault("contact_name", None)
     subject, summary, body = desk.templates.notice(step, channel, ticket_no=ticket_no, **context)
     return Outbound(
-        dedupe_key=f"{step}:{ticket_no}:{key}",
+        dedupe_key=f"{step}:{ticket_no or recipient}:{key}",
         channel=channel,
         recipient=recipient,
         kind=_kind(step),
-        subject=f"[{ticket_no}] {subject}",
+        subject=f"[{ticket_no}] {subject}" if ticket_no else subject,
         body=body,
-        payload={"ticket_no": ticket_no, "step": step, "summary": summary},
+        payload={"ticket_no": ticket_no or "", "step": step, "summary": summary},
         work_order_id=ticket_id,
     )
 

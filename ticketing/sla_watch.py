@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
-from ticketing import audit, user_care
+from ticketing import audit, complaints, user_care
 from ticketing.confirmations import auto_close
 from ticketing.desk import Desk
 from ticketing.notices import supervisor_notice
@@ -117,6 +117,7 @@ class SlaWatcher:
                 conn.execute(_SET, updates)
             escalate_due_transfers(self._desk, conn, now)
             user_care.remind_surveys(self._desk, conn, now)
+            complaints.watch_deadlines(self._desk, conn, now)
         return PassResult(True, len(rows), warnings, breaches)
 
     def _warn(self, conn: Connection, row: Any, mark: str, now: datetime) -> None:

@@ -404,6 +404,9 @@ SERVICE_RATES = obj(
         "completion_rate": RATE,
         "complaints": {"type": "integer"},
         "complaint_resolution_rate": RATE,
+        "complaints_by_status": obj({st: {"type": "integer"} for st in (
+            "received", "investigating", "remedied", "confirmed")}, closed=True,
+            description="the latest complaint of each ticket, by status in the ledger"),
         "satisfaction": obj({level: {"type": "integer"} for level in (
             "very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")},
             closed=True, description="answers per level"),
@@ -412,8 +415,9 @@ SERVICE_RATES = obj(
         "sla": obj({"respond": _SLA_STEP, "arrive": _SLA_STEP, "resolve": _SLA_STEP},
                    ["respond", "arrive", "resolve"], closed=True),
     },
-    ["tickets", "completion_rate", "complaints", "complaint_resolution_rate", "satisfaction",
-     "satisfaction_score", "survey_response_rate", "sla"],
+    ["tickets", "completion_rate", "complaints", "complaint_resolution_rate",
+     "complaints_by_status", "satisfaction", "satisfaction_score", "survey_response_rate",
+     "sla"],
     closed=True,
 )
 SERVICE_REPORT = obj(

@@ -3,7 +3,8 @@ response and SLA compliance per step; in total, by primary company and by month.
 
 All from one pure function over the tickets of a period, so they can be checked by hand:
 - completion rate (问题处理完成率): resolved or closed / tickets;
-- complaint resolution rate (投诉解决率): complaints resolved or closed / complaints;
+- complaint resolution rate (投诉解决率): complaints in the ledger the user confirmed settled /
+  complaints (a ticket counts its latest complaint);
 - satisfaction: the count of each level, and the score, the mean of 5 (非常满意) … 1 (非常不满意);
 - survey response rate: answered / sent;
 - SLA compliance per step: met / due, where a step is due once its deadline has passed or it
@@ -22,11 +23,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketing.orm import Survey, Vendor, WorkOrder
+from ticketing.orm import Complaint, Survey, Vendor, WorkOrder
 
 POINTS = {"very_satisfied": 5, "satisfied": 4, "neutral": 3, "dissatisfied": 2,
           "very_dissatisfied": 1}  # fmt: skip
 _DONE = ("resolved", "closed")
+COMPLAINT_STATUSES = ("received", "investigating", "remedied", "confirmed")
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class TicketFacts:
     vendor: str | None
     reported_at: datetime
     status: str
-    complaint: bool
+    complaint: str | None  # the status of the ticket's latest complaint in the ledger
     handling_mode: str | None
     respond_due: datetime
     responded_at: datetime | None
@@ -68,7 +70,9 @@ def rates(rows: Iterable[TicketFacts], now: datetime) -> dict[str, Any]:
         "tickets": len(rows),
         "completion_rate": _rate(sum(r.status in _DONE for r in rows), len(rows)),
         "complaints": len(complaints),
-        "complaint_resolution_rate": _rate(sum(r.status in _DONE for r in complaints),
+        "complaints_by_status": {s: sum(r.complaint == s for r in complaints)
+                                 for s in COMPLAINT_STATUSES},
+        "complaint_resolution_rate": _rate(sum(r.complaint == "confirmed" for r in complaints),
                                            len(complaints)),
         "satisfaction": {level: answered.count(level) for level in POINTS},
         "satisfaction_score": round(sum(POINTS[a] for a in answered) / len(answered), 2)
@@ -108,11 +112,14 @@ async def ticket_facts(
         stmt = stmt.where(WorkOrder.reported_at >= since)
     if until is not None:
         stmt = stmt.where(WorkOrder.reported_at < until)
+    ledger = dict((await session.execute(  # latest complaint per ticket: the last id wins
+        select(Complaint.work_order_id, Complaint.status).order_by(Complaint.id)
+    )).tuples().all())
     found = []
     for order, vendor, survey_id in (await session.execute(stmt)).all():
         found.append(TicketFacts(
             vendor=vendor, reported_at=order.reported_at, status=order.status,
-            complaint=bool(order.complaint), handling_mode=order.handling_mode,
+            complaint=ledger.get(order.id), handling_mode=order.handling_mode,
             respond_due=order.respond_due, responded_at=order.responded_at,
             arrive_due=order.arrive_due, arrived_at=order.arrived_at,
             resolve_due=order.resolve_due, completed_at=order.completed_at,

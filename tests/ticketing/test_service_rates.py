@@ -11,7 +11,7 @@ T = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
-def facts(vendor: str | None, status: str, *, complaint: bool = False, responded: float | None,
+def facts(vendor: str | None, status: str, *, complaint: str | None = None, responded: float | None,
           completed: float | None, survey: bool = False, satisfaction: str | None = None,
           onsite: float | None = None, when: datetime = T) -> TicketFacts:
     return TicketFacts(
@@ -28,8 +28,8 @@ ROWS = [
     facts("甲公司", "closed", responded=0.5, completed=20, survey=True,
           satisfaction="very_satisfied"),
     facts("甲公司", "closed", responded=2, completed=30, survey=True, satisfaction="dissatisfied",
-          complaint=True, onsite=3),
-    facts("乙公司", "resolved", responded=0.9, completed=10, complaint=True),
+          complaint="confirmed", onsite=3),
+    facts("乙公司", "resolved", responded=0.9, completed=10, complaint="remedied"),
     facts("乙公司", "responded", responded=0.2, completed=None, survey=False, onsite=5),
     facts(None, "received", responded=None, completed=None,
           when=datetime(2026, 12, 1, 2, 0, tzinfo=UTC)),
@@ -41,7 +41,10 @@ def test_totals_by_hand() -> None:
     total = report(ROWS, NOW, ZoneInfo("Asia/Shanghai"))["total"]
     assert total["tickets"] == 5
     assert total["completion_rate"] == 0.6  # 3 of 5 resolved or closed
-    assert (total["complaints"], total["complaint_resolution_rate"]) == (2, 1.0)
+    # two complaints, one the user confirmed settled
+    assert (total["complaints"], total["complaint_resolution_rate"]) == (2, 0.5)
+    assert total["complaints_by_status"] == {"received": 0, "investigating": 0, "remedied": 1,
+                                             "confirmed": 1}
     assert total["satisfaction"] == {"very_satisfied": 1, "satisfied": 0, "neutral": 0,
                                      "dissatisfied": 1, "very_dissatisfied": 0}
     assert total["satisfaction_score"] == 3.5  # (5 + 2) / 2

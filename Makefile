@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/xcdesk serve
 
 ## system-deps: Debian packages the test suite needs (PostgreSQL server for the storage tests,
-## Dovecot IMAP server for the e-mail channel tests)
+## Dovecot IMAP server for the e-mail channel tests, Chromium and its driver for the browser test)
 system-deps:
 	@if ! command -v pg_ctlcluster >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -27,6 +27,10 @@ system-deps:
 	@if ! command -v dovecot >/dev/null 2>&1 && ! test -x /usr/sbin/dovecot; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends dovecot-imapd; \
+	fi
+	@if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium chromium-driver; \
 	fi
 
 ## test: lint and run the whole suite on SQLite and PostgreSQL

@@ -23,6 +23,7 @@ from channels.wechat.webhook import WechatConfig, WechatWebhook
 from server import api, calls_api, care_api, openapi, survey_pages, vendor_api
 from server.errors import TEMPLATES, VOCABULARY, error_middleware
 from server.settings import EmailSettings, Settings, WechatSettings
+from ticketing.care_reminders import load_tips
 from ticketing.channel_state import ChannelStateStore
 from ticketing.desk import Desk
 from ticketing.dispatch import Deliver, OutboxDispatcher
@@ -85,7 +86,8 @@ def build_app(
     dispatcher = OutboxDispatcher(desk, senders, policies={"vendor": VENDOR_RETRY})
     app[DISPATCHER] = dispatcher
     watcher = cdr_watcher(settings, desk) if settings.phone.cdr_folder else None
-    sla = SlaWatcher(desk, interval=settings.ticketing.sla_watch_seconds)
+    sla = SlaWatcher(desk, interval=settings.ticketing.sla_watch_seconds,
+                     care_tips=load_tips(settings.config_dir / "care_tips.toml"))
 
     async def start_workers(_: web.Application) -> None:
         await committer.start()

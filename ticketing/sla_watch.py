@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from ticketing import audit, complaints, user_care
+from ticketing.care_reminders import CareTips, send_care
 from ticketing.confirmations import auto_close
 from ticketing.desk import Desk
 from ticketing.notices import supervisor_notice
@@ -63,9 +64,12 @@ class PassResult:
 
 
 class SlaWatcher:
-    def __init__(self, desk: Desk, *, interval: float = 30.0) -> None:
+    def __init__(
+        self, desk: Desk, *, interval: float = 30.0, care_tips: CareTips | None = None
+    ) -> None:
         self._desk = desk
         self._interval = interval
+        self._tips = care_tips  # None: no care reminders (tests of the deadlines alone)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -118,6 +122,8 @@ class SlaWatcher:
             escalate_due_transfers(self._desk, conn, now)
             user_care.remind_surveys(self._desk, conn, now)
             complaints.watch_deadlines(self._desk, conn, now)
+            if self._tips is not None:
+                send_care(self._desk, conn, self._tips, now)
         return PassResult(True, len(rows), warnings, breaches)
 
     def _warn(self, conn: Connection, row: Any, mark: str, now: datetime) -> None:

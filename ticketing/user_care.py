@@ -1,7 +1,7 @@
 """Keeping the user informed outside the lifecycle steps: an apology and the new plan when a
-deadline is missed, one reminder of an unanswered survey, and care reminders (the free service
-period ending, maintenance tips). These run inside the SLA watcher's pass (one transaction), on
-the user's channel, through the outbox.
+deadline is missed, and one reminder of an unanswered survey. These run inside the SLA watcher's
+pass (one transaction), on the user's channel, through the outbox. Care reminders (the free
+service period ending, maintenance tips) are in `care_reminders`.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from ticketing.workflow import TicketNotFound
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
-_COMPLAINT_NO = re.compile(r"^TS(\d{1,12})$")
+_COMPLAINT_NO = re.compile(r"^TS([0-9]{1,9})$")  # ids are 32-bit integers
 _WO = WorkOrder.__table__
 _C = Complaint.__table__
 
@@ -63,8 +63,8 @@ def _ticket_id(conn: Connection, ticket_no: str) -> int:
 
 def _complaint_id(value: str) -> int:
     match = _COMPLAINT_NO.match(value)
-    if match is None:
-        raise complaints.ComplaintNotFound(0)
+    if match is None:  # say what was asked for, not a made-up number
+        raise ApiError(404, "complaint_not_found", complaint=value[:40])
     return int(match.group(1))
 
 
@@ -163,8 +163,8 @@ async def finish_task(request: web.Request) -> web.Response:
     _only(body, {"note"})
     note = _text(body, "note", 4000)
     raw = request.match_info["task_id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise tasks.TaskNotFound(0)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²" is a digit to isdigit
+        raise ApiError(404, "task_not_found", task=raw[:40])
     view = await _write(desk, lambda conn: tasks.complete(conn, int(raw), actor.name, note,
                                                           desk.clock()))
     return web.json_response(view.as_json())

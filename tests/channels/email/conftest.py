@@ -16,8 +16,8 @@ import os
 import secrets
 import shutil
 import socket
-import stat
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -148,39 +148,28 @@ class DovecotServer:
         self._run("save", str(self.directory), address, folder, stdin=raw)
 
 
-def _let_mail_user_traverse(directory: Path, basetemp: Path) -> None:
-    """As root, Dovecot touches mail as `nobody`, but pytest makes its temp dirs 0700.
-
-    Adds o+x (traverse, not list) from `directory` up to the basetemp and to pytest's own
-    `pytest-of-<user>` root above it (pytest resets that to 0700 at its next start). Anything
-    higher is left alone: `dovecot.sh` reports a path the mail user still cannot reach.
-    """
-    chain = [directory, *directory.parents]
-    top = basetemp.parent if basetemp.parent.name.startswith("pytest-of-") else basetemp
-    for path in chain[: chain.index(top) + 1] if top in chain else [directory]:
-        mode = path.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            path.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
-
-
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
-    """One real Dovecot for the session (plaintext IMAP on 127.0.0.1, a free port)."""
+def dovecot() -> Iterator[DovecotServer]:
+    """One real Dovecot for the session (plaintext IMAP on 127.0.0.1, a free port).
+
+    Its folder is its own, beside pytest's: as root, Dovecot touches mail as `nobody`, who
+    must traverse the path, and pytest resets its `pytest-of-<user>` root to 0700 whenever
+    another pytest starts (two runs at once broke every IMAP test)."""
     if find_dovecot() is None:
         pytest.fail(
             "Dovecot is not installed: `make system-deps` installs dovecot-imapd "
             "(apt-get install --no-install-recommends dovecot-imapd)",
             pytrace=False,
         )
-    directory = tmp_path_factory.mktemp("dovecot")
-    if os.geteuid() == 0:
-        _let_mail_user_traverse(directory, tmp_path_factory.getbasetemp())
+    directory = Path(tempfile.mkdtemp(prefix="xcdesk-dovecot-"))
+    directory.chmod(0o711)  # traverse, not list
     server = DovecotServer(directory)
     try:
         server.start()
         yield server
     finally:
         server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from classifier.corpus import Example
-from ticketing import audit
+from ticketing import audit, complaints
 from ticketing.desk import Desk
 from ticketing.fields import InvalidField, check_choice
 from ticketing.orm import TriageCorrection, WorkOrder
@@ -66,6 +66,10 @@ async def correct_triage(
                 new=new,
             )
             order.needs_review = False
+            if field == "complaint" and new:  # a person says it is one: it enters the ledger
+                await session.flush()
+                await session.run_sync(lambda s, o=order: complaints.file(
+                    desk, s.connection(), o.id, "agent", o.description, actor.name, now))
         order.updated_at = now
         await uow.commit()
         return order

@@ -64,3 +64,29 @@ async def test_bad_corrections_are_refused(api: Api) -> None:
     assert status == 403
     _, after = await api.call("GET", path)
     assert after["level"] == ticket["level"]
+
+
+async def test_marking_a_ticket_a_complaint_enters_it_in_the_ledger(api: Api) -> None:
+    status, ticket = await api.call("POST", "/api/v1/tickets", json={
+        "description": "工程师说好上午来，到现在也没人", "complaint": False})
+    assert status == 201
+    no = ticket["ticket_no"]
+    assert (await api.call("GET", f"/api/v1/complaints?ticket_no={no}"))[1]["items"] == []
+    status, _ = await api.call("PATCH", f"/api/v1/tickets/{no}", json={"complaint": True})
+    assert status == 200
+    (entry,) = (await api.call("GET", f"/api/v1/complaints?ticket_no={no}"))[1]["items"]
+    assert (entry["status"], entry["source"]) == ("received", "agent")
+    # marking it again adds no second complaint
+    await api.call("PATCH", f"/api/v1/tickets/{no}", json={"complaint": False})
+    await api.call("PATCH", f"/api/v1/tickets/{no}", json={"complaint": True})
+    assert len((await api.call("GET", f"/api/v1/complaints?ticket_no={no}"))[1]["items"]) == 1
+
+
+async def test_a_report_the_classifier_flags_enters_the_ledger(api: Api) -> None:
+    text = "服务态度太差了，多次催促都没人处理，要求给个说法"
+    assert api.desk.classifier.triage(text).complaint  # the premise of this test
+    status, ticket = await api.call("POST", "/api/v1/tickets", json={"description": text})
+    assert status == 201 and ticket["complaint"] is True
+    status, body = await api.call("GET", f"/api/v1/complaints?ticket_no={ticket['ticket_no']}")
+    (entry,) = body["items"]
+    assert (entry["status"], entry["source"], entry["summary"]) == ("received", "classifier", text)

@@ -123,3 +123,64 @@ async def test_smarthost_away_then_back_sends_once(
     finally:
         await runner.cleanup()
     assert len(smtp_sink.messages) == 1
+
+
+async def test_a_tickets_whole_life_by_mail(
+    service: tuple[int, OutboxDispatcher], smtp_sink: SmtpSink, desk: Desk
+) -> None:
+    port, dispatcher = service
+    await send_report(port)
+    await dispatcher.dispatch_once()
+    (ack,) = await asyncio.to_thread(smtp_sink.wait_for, 1)
+    no = read(ack.content)["Subject"].split("]")[0].removeprefix("[")
+    received = 1
+
+    async def next_mail(target: str | None = None, **extra: str) -> tuple[str, str]:
+        nonlocal received
+        if target is not None:
+            await transition(desk, no, target, AGENT, extra)
+        await dispatcher.dispatch_once()
+        received += 1
+        mail = read((await asyncio.to_thread(smtp_sink.wait_for, received))[-1].content)
+        assert mail["To"] == "lisi@lzjy.gov.cn"
+        body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert body.startswith("李四，您好：") and body.rstrip().endswith("广西信创产品服务平台")
+        return str(mail["Subject"]), body
+
+    subject, body = await next_mail("accepted")
+    assert subject == f"[{no}] 工单已受理"
+    assert f"您反馈的问题（工单号 {no}）已受理。\n负责企业：信创产品服务台" in body
+    assert "响应时限：2026-11-27 10:00 前" in body
+
+    subject, body = await next_mail(
+        "responded", handling_mode="onsite", engineer="黄工", plan="更换电源模块",
+        expected_arrival="2026-11-27T11:30:00+08:00")
+    assert subject == f"[{no}] 技术人员已响应"
+    assert ("技术人员：黄工\n处理方式：线下\n处理方案：更换电源模块\n"
+            "预计到达：2026-11-27 11:30") in body
+
+    subject, body = await next_mail("onsite")
+    assert subject == f"[{no}] 技术人员已到场" and "已于 2026-11-27 09:00 到达现场" in body
+
+    subject, body = await next_mail("resolved", solution="更换了损坏的电源模块，服务器已恢复")
+    assert subject == f"[{no}] 处理完成，请确认"
+    assert "处理结果：更换了损坏的电源模块，服务器已恢复" in body and "“已解决”" in body
+
+    reply = EmailMessage()
+    reply["From"] = "李四 <lisi@lzjy.gov.cn>"
+    reply["To"] = SERVICE
+    reply["Subject"] = f"Re: [{no}] 处理完成，请确认"
+    reply.set_content("已解决")
+
+    def go() -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            smtp.send_message(reply)
+
+    await asyncio.to_thread(go)
+    await dispatcher.dispatch_once()  # closed, and the survey: sent side by side
+    last = [read(m.content) for m in (await asyncio.to_thread(smtp_sink.wait_for, received + 2))]
+    by_subject = {str(m["Subject"]): m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+                  for m in last[received:]}
+    assert set(by_subject) == {f"[{no}] 工单已关闭", f"[{no}] 服务满意度调查"}
+    survey = by_subject[f"[{no}] 服务满意度调查"]
+    assert "/survey/" in survey and "1 非常满意　2 满意　3 一般　4 不满意　5 非常不满意" in survey

@@ -112,9 +112,10 @@ async def ticket_facts(
         stmt = stmt.where(WorkOrder.reported_at >= since)
     if until is not None:
         stmt = stmt.where(WorkOrder.reported_at < until)
-    ledger = dict((await session.execute(  # latest complaint per ticket: the last id wins
-        select(Complaint.work_order_id, Complaint.status).order_by(Complaint.id)
-    )).tuples().all())
+    ledger = {  # latest complaint per ticket: the last id wins
+        ticket_id: status for ticket_id, status in (await session.execute(
+            select(Complaint.work_order_id, Complaint.status).order_by(Complaint.id))).all()
+    }
     found = []
     for order, vendor, survey_id in (await session.execute(stmt)).all():
         found.append(TicketFacts(

@@ -587,6 +587,78 @@ def import_contracts(config_file: Path | None, file: Path) -> None:
     )
 
 
+@report.command("complaints")
+@config_option
+@click.option("--from", "since", default=None, help="First local day received, YYYY-MM-DD.")
+@click.option("--to", "until", default=None, help="Last local day received (inclusive).")
+@click.option("--status", type=click.Choice(["received", "investigating", "remedied",
+                                             "confirmed"]), default=None)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+def report_complaints(
+    config_file: Path | None, since: str | None, until: str | None, status: str | None,
+    fmt: str, output: Path | None,
+) -> None:
+    """The complaint ledger (投诉台账): every complaint, its owner, deadlines, remedy and the
+    user's answer; CSV with Chinese headers for people, JSON lines for machines."""
+    from ticketing import complaint_export, complaints
+    from ticketing.orm import Complaint
+
+    settings = _settings(config_file)
+    first, last = _period(since, until, settings)
+    table = Complaint.__table__
+    where = [c for c in (
+        table.c.received_at >= first if first else None,
+        table.c.received_at < last if last else None,
+        table.c.status == status if status else None,
+    ) if c is not None]
+
+    async def work(runtime: Runtime) -> tuple[list[complaints.ComplaintView], Any]:
+        def read() -> list[complaints.ComplaintView]:
+            with runtime.desk.writer.connect() as conn:
+                return complaints.listing(conn, *where)
+
+        return await asyncio.to_thread(read), runtime.desk.vocabulary
+
+    rows, vocabulary = _run(settings, work, migrate=False)
+    if output is None:
+        count = complaint_export.write(rows, sys.stdout, fmt, vocabulary, settings.zone)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            count = complaint_export.write(rows, out, fmt, vocabulary, settings.zone)
+    click.echo(f"共 {count} 条投诉 | {count} complaints", err=True)
+
+
+@main.command("tasks")
+@config_option
+@click.option("--kind", type=click.Choice(["survey_call", "follow_up", "complaint_call"]),
+              default=None)
+@click.option("--role", type=click.Choice(["agent", "supervisor"]), default=None)
+@click.option("--all", "show_all", is_flag=True, help="Done tasks too.")
+def list_tasks(
+    config_file: Path | None, kind: str | None, role: str | None, show_all: bool
+) -> None:
+    """Calls to make (回访/回拨), the most urgent first."""
+    from ticketing import tasks
+
+    settings = _settings(config_file)
+
+    async def work(runtime: Runtime) -> list[tasks.TaskView]:
+        def read() -> list[tasks.TaskView]:
+            with runtime.desk.writer.connect() as conn:
+                return tasks.listing(conn, status=None if show_all else "open", kind=kind,
+                                     role=role)
+
+        return await asyncio.to_thread(read)
+
+    for task in _run(settings, work, migrate=False):
+        due = task.due_at.astimezone(settings.zone).strftime("%m-%d %H:%M")
+        state = "" if task.status == "open" else f"（已完成：{task.note or ''}）"
+        click.echo(f"#{task.id}\t{due}\t{task.ticket_no}\t{task.phone or ''}\t{task.title}{state}")
+
+
 @report.command("service")
 @config_option
 @click.option("--from", "since", default=None, help="First local day, YYYY-MM-DD.")

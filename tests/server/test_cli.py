@@ -230,3 +230,26 @@ def test_report_service(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["total"]["tickets"] == 0 and figures["total"]["completion_rate"] is None
+
+
+def test_report_complaints_and_tasks(tmp_path: Path) -> None:
+    env = {"XCDESK_DATABASE_URL": f"sqlite:///{tmp_path}/c.db"}
+    assert xcdesk("migrate", env=env).returncode == 0
+    logged = xcdesk("call", "--caller", "13607710003", "--agent", "王", "--summary",
+                    "我要投诉，工程师两天都没来", "--name", "韦工", env=env)
+    assert logged.returncode == 0, logged.stderr
+    no = json.loads(logged.stdout)["ticket_no"]
+    out = tmp_path / "投诉台账.csv"
+    result = xcdesk("report", "complaints", "-o", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "共 1 条投诉" in result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("\ufeff投诉编号,工单编号,主责企业,投诉来源,处理状态,负责人,投诉内容")
+    row = text.splitlines()[1].split(",")
+    assert row[:2] == ["TS000001", no] and row[3:6] == ["用户留言", "已受理", "投诉专员"]
+    assert row[6] == "我要投诉，工程师两天都没来"
+    as_json = xcdesk("report", "complaints", "--format", "jsonl", "--status", "confirmed",
+                     env=env)
+    assert as_json.returncode == 0 and as_json.stdout == ""  # none confirmed yet
+    tasks = xcdesk("tasks", env=env)
+    assert tasks.returncode == 0 and tasks.stdout == ""  # nothing closed, nobody to call

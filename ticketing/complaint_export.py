@@ -3,14 +3,13 @@ local times, UTF-8 with a BOM (as the work-order ledger), or JSON lines for mach
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from ticketing.complaints import ComplaintView
+from ticketing.ledger import csv_cell, csv_writer
 from ticketing.vocabulary import Vocabulary
 
 # column -> header
@@ -41,24 +40,12 @@ def write(
     count = 0
     writer = None
     if fmt == "csv":
-        out.write("\ufeff")
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS.values())
+        writer = csv_writer(out, COLUMNS.values())
     for row in rows:
         if writer is None:
             out.write(json.dumps(row.as_json(), ensure_ascii=False) + "\n")
         else:
-            writer.writerow([_cell(name, getattr(row, name), vocabulary, zone)
+            writer.writerow([csv_cell(getattr(row, name), vocabulary, zone, _LABELLED.get(name))
                              for name in COLUMNS])
         count += 1
     return count
-
-
-def _cell(name: str, value: object, vocabulary: Vocabulary, zone: ZoneInfo) -> str:
-    if value is None:
-        return ""
-    if name in _LABELLED:
-        return vocabulary.label(_LABELLED[name], value)
-    if isinstance(value, datetime):
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)

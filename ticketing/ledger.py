@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -48,11 +48,13 @@ def csv_headers(vocabulary: Vocabulary) -> list[str]:
     return [vocabulary.field_names[name] for name in FIELD_IDS]
 
 
-def _cell(name: str, value: Any, vocabulary: Vocabulary, zone: ZoneInfo) -> str:
+def csv_cell(value: Any, vocabulary: Vocabulary, zone: ZoneInfo, section: str | None = None) -> str:
+    """A value as people read it: its Chinese label (from vocabulary `section`), 是/否, a local
+    time, a date, items joined by "；"; "" for nothing. Shared by the complaint ledger."""
     if value is None:
         return ""
-    if name in _LABELLED:
-        return vocabulary.label(_LABELLED[name], value)
+    if section is not None:
+        return vocabulary.label(section, value)
     if isinstance(value, bool):
         return vocabulary.label("bool", value)
     if isinstance(value, datetime):
@@ -62,6 +64,14 @@ def _cell(name: str, value: Any, vocabulary: Vocabulary, zone: ZoneInfo) -> str:
     if isinstance(value, list):
         return "；".join(str(v) for v in value)
     return str(value)
+
+
+def csv_writer(out: TextIO, headers: Iterable[str]) -> Any:
+    """A CSV writer on `out` that spreadsheet software opens as UTF-8 (a BOM first)."""
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    return writer
 
 
 async def export(
@@ -76,13 +86,12 @@ async def export(
     count = 0
     writer = None
     if fmt == "csv":
-        out.write("\ufeff")
-        writer = csv.writer(out)
-        writer.writerow(csv_headers(vocabulary))
+        writer = csv_writer(out, csv_headers(vocabulary))
     async for order in work_orders(session, since):
         values = field_values(order)
         if writer is not None:
-            writer.writerow([_cell(k, values[k], vocabulary, zone) for k in FIELD_IDS])
+            writer.writerow([csv_cell(values[k], vocabulary, zone, _LABELLED.get(k))
+                             for k in FIELD_IDS])
         else:
             out.write(json.dumps(as_json(values), ensure_ascii=False) + "\n")
         count += 1

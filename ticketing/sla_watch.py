@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 _WO = WorkOrder.__table__
 LOCK_KEY = 0x78636465736B  # "xcdesk": the advisory lock of the SLA watcher
 MAX_TIER = 3
+CARE_EVERY = timedelta(minutes=10)
 
 _COLUMNS = (
     _WO.c.id, _WO.c.ticket_no, _WO.c.status, _WO.c.level, _WO.c.reported_at,
@@ -70,6 +71,7 @@ class SlaWatcher:
         self._desk = desk
         self._interval = interval
         self._tips = care_tips  # None: no care reminders (tests of the deadlines alone)
+        self._care_due: datetime | None = None  # care is weekly: no need to look every pass
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -122,8 +124,9 @@ class SlaWatcher:
             escalate_due_transfers(self._desk, conn, now)
             user_care.remind_surveys(self._desk, conn, now)
             complaints.watch_deadlines(self._desk, conn, now)
-            if self._tips is not None:
+            if self._tips is not None and (self._care_due is None or now >= self._care_due):
                 send_care(self._desk, conn, self._tips, now)
+                self._care_due = now + CARE_EVERY
         return PassResult(True, len(rows), warnings, breaches)
 
     def _warn(self, conn: Connection, row: Any, mark: str, now: datetime) -> None:

@@ -321,3 +321,19 @@ async def test_the_sla_watcher_sends_care_in_its_pass(desk: Desk) -> None:
     SlaWatcher(desk, care_tips=TIPS).run_once()
     (sent,) = care_outbox(desk)
     assert sent.payload["step"] == "care_period" and sent.recipient == "o-wei"
+
+
+async def test_the_watcher_looks_for_care_every_ten_minutes(desk: Desk, clock: Clock) -> None:
+    from ticketing.sla_watch import SlaWatcher
+
+    watcher = SlaWatcher(desk, care_tips=TIPS)
+    watcher.run_once()  # nobody to care for yet
+    unit = organisation(desk, "南宁市某局")
+    contract(desk, unit, "terminal", IN_20_DAYS)
+    contact(desk, unit, wechat_openid="o-wei")
+    clock.advance(minutes=9)
+    watcher.run_once()
+    assert care_outbox(desk) == []
+    clock.advance(minutes=1)
+    watcher.run_once()
+    assert len(care_outbox(desk)) == 1

@@ -40,7 +40,8 @@ test: $(STAMP) system-deps
 
 ## bench: intake throughput against a bare insert; classifier speed against TF-IDF; WeChat
 ## webhook requests/s and latency against a bare aiohttp handler; e-mail intake against no-op
-## SMTP/IMAP handlers
+## SMTP/IMAP handlers; CDR import against csv.reader; an SLA watcher pass and a care-reminder
+## pass against bare selects
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.classifier
@@ -48,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.email
 	$(BIN)/python -m bench.calls
 	$(BIN)/python -m bench.sla
+	$(BIN)/python -m bench.care
 
 ## model: retrain the shipped triage pipeline from classifier/corpus/train.jsonl (fixed seed)
 model: $(STAMP)

@@ -799,10 +799,8 @@ def _open(
             }
         )
     _keep_attachments(conn, ticket_id, inbound, raw_id, now)
-    if complaints.mentions_complaint(inbound.text):
-        complaints.file(desk, conn, ticket_id, "message", inbound.text, inbound.actor, now)
-    elif values["complaint"]:
-        source = "agent" if "complaint" in fields else "classifier"
+    source = _complaint_source(inbound, fields, values["complaint"])
+    if source is not None:
         complaints.file(desk, conn, ticket_id, source, inbound.text, inbound.actor, now)
     return _Ticket(
         id=ticket_id,
@@ -813,6 +811,16 @@ def _open(
         contact_id=values["contact_id"],
         org_name=values["org_name"],
     )
+
+
+def _complaint_source(inbound: Inbound, fields: dict[str, Any], flagged: bool) -> str | None:
+    """Why a new report is a complaint, if it is: a person said so (or said it is not), the
+    user wrote "投诉", or the classifier flagged it."""
+    if "complaint" in fields:
+        return "agent" if fields["complaint"] else None
+    if complaints.mentions_complaint(inbound.text):
+        return "message"
+    return "classifier" if flagged else None
 
 
 def _responsibility(desk: Desk, conn: Connection, values: dict[str, Any]) -> list[int]:

@@ -90,3 +90,11 @@ async def test_a_report_the_classifier_flags_enters_the_ledger(api: Api) -> None
     status, body = await api.call("GET", f"/api/v1/complaints?ticket_no={ticket['ticket_no']}")
     (entry,) = body["items"]
     assert (entry["status"], entry["source"], entry["summary"]) == ("received", "classifier", text)
+
+
+async def test_a_person_saying_it_is_no_complaint_is_believed(api: Api) -> None:
+    status, ticket = await api.call("POST", "/api/v1/tickets", json={
+        "description": "用户咨询如何投诉渠道的电话号码", "complaint": False})
+    assert status == 201 and ticket["complaint"] is False
+    status, body = await api.call("GET", f"/api/v1/complaints?ticket_no={ticket['ticket_no']}")
+    assert body["items"] == []

@@ -17,16 +17,14 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bench.sla import drop_pg, pg_database
+from bench.databases import DEFAULT_PG, Unavailable, fresh_database
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Nanning: daytime
 
@@ -112,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args(argv)
     ok = True
@@ -121,20 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         runs = []
         for r in range(args.rounds):
-            with tempfile.TemporaryDirectory(prefix="xcdesk-bench-care-") as tmp:
-                if backend == "sqlite":
-                    result = asyncio.run(measure(f"sqlite:///{Path(tmp) / 'care.db'}",
-                                                 args.contacts))
-                else:
-                    try:
-                        url, name = asyncio.run(pg_database(args.pg_url))
-                    except OSError as exc:
-                        print(f"postgresql: not measured ({exc})")
-                        break
-                    try:
-                        result = asyncio.run(measure(url, args.contacts))
-                    finally:
-                        asyncio.run(drop_pg(args.pg_url, name))
+            try:
+                with fresh_database(backend, args.pg_url, "care") as url:
+                    result = asyncio.run(measure(url, args.contacts))
+            except Unavailable as exc:
+                print(f"{backend}: not measured ({exc})")
+                break
             first, steady, bare, good = result
             ok &= good
             runs.append(result)

@@ -15,15 +15,14 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, select
+
+from bench.databases import DEFAULT_PG, Unavailable, fresh_database
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -78,30 +77,12 @@ async def measure(url: str, tickets: int, due: int) -> tuple[float, float, bool]
         await runtime.close()
 
 
-async def pg_database(admin_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    name = f"xcdesk_bench_sla_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-async def drop_pg(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args(argv)
     ok = True
@@ -110,20 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         runs = []
         for r in range(args.rounds):
-            with tempfile.TemporaryDirectory(prefix="xcdesk-bench-sla-") as tmp:
-                if backend == "sqlite":
-                    url = f"sqlite:///{Path(tmp) / 'sla.db'}"
+            try:
+                with fresh_database(backend, args.pg_url, "sla") as url:
                     ours, bare, good = asyncio.run(measure(url, args.tickets, args.due))
-                else:
-                    try:
-                        url, name = asyncio.run(pg_database(args.pg_url))
-                    except OSError as exc:
-                        print(f"postgresql: not measured ({exc})")
-                        break
-                    try:
-                        ours, bare, good = asyncio.run(measure(url, args.tickets, args.due))
-                    finally:
-                        asyncio.run(drop_pg(args.pg_url, name))
+            except Unavailable as exc:
+                print(f"{backend}: not measured ({exc})")
+                break
             ok &= good
             runs.append((ours, bare))
             print(f"{backend} round {r + 1}: pass {ours * 1000:7.1f} ms, bare select "

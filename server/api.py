@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from ticketing import queries, workflow
 from ticketing.access import authenticate
 from ticketing.corrections import CORRECTABLE, correct_triage
 from ticketing.desk import Desk
-from ticketing.fields import EARLIEST, LATEST, SETTABLE_AT_INTAKE, InvalidField
+from ticketing.fields import EARLIEST, LATEST, SETTABLE_AT_INTAKE, InvalidField, check_text
 from ticketing.group_commit import GroupCommitter
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, Sender
@@ -61,6 +61,13 @@ def _actor(request: web.Request) -> Actor:
 def _require(actor: Actor, *roles: str) -> None:
     if actor.role not in roles:
         raise ApiError(403, "forbidden", role=actor.role)
+
+
+def _known_fields(given: Iterable[str], allowed: Collection[str]) -> None:
+    """400 unknown_field for the first name the route does not take."""
+    for name in given:
+        if name not in allowed:
+            raise ApiError(400, "unknown_field", field=name)
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
@@ -128,9 +135,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     now = desk.clock()
     reported_at = body.pop("reported_at", None)
     received_at = _timestamp("reported_at", reported_at, now) if reported_at else now
-    for name in body:
-        if name not in SETTABLE_AT_INTAKE:
-            raise ApiError(400, "unknown_field", field=name)
+    _known_fields(body, SETTABLE_AT_INTAKE)
     # keys are the caller's own: two agents choosing the same key must not collide
     key = f"{actor.name}:{request.headers.get('Idempotency-Key') or uuid.uuid4().hex}"
     result = await request.app[INTAKE].receive(
@@ -216,9 +221,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     desk = request.app[DESK]
     q = request.query
     known = {"status", "level", "category", "vendor", "from", "to", "page", "per_page"}
-    for name in q:
-        if name not in known:
-            raise ApiError(400, "unknown_field", field=name)
+    _known_fields(q, known)
     flt = queries.TicketFilter(
         status=_choice(q, "status", tuple(s.value for s in Status)),
         level=_choice(q, "level", LEVELS),
@@ -246,9 +249,7 @@ async def correct_ticket(request: web.Request) -> web.Response:
     _require(actor, "agent", "supervisor")
     desk = request.app[DESK]
     body = await _json_object(request)
-    for name in body:
-        if name not in CORRECTABLE:
-            raise ApiError(400, "unknown_field", field=name)
+    _known_fields(body, CORRECTABLE)
     ticket_no = request.match_info["ticket_no"]
     await correct_triage(desk, ticket_no, actor, body)
     return await _ticket_response(desk, ticket_no, actor)
@@ -273,9 +274,8 @@ async def transition(request: web.Request) -> web.Response:
     if body.get("expected_arrival") is not None:  # told to the user: must be a real moment
         _parse_iso("expected_arrival", body["expected_arrival"])
     for name, limit in (("engineer", 100), ("plan", 2000)):
-        value = body.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            raise InvalidField(name, f"应为不超过 {limit} 字的文本")
+        if body.get(name) is not None:
+            check_text(name, body[name], limit)
     ticket_no = request.match_info["ticket_no"]
     await workflow.transition(desk, ticket_no, target, actor, body, at=at)
     return await _ticket_response(desk, ticket_no, actor)

@@ -7,7 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-from server.api import DESK, _actor, _day_bound, _json_object, _require, _timestamp
+from server.api import (
+    DESK,
+    _actor,
+    _day_bound,
+    _json_object,
+    _known_fields,
+    _require,
+    _timestamp,
+)
 from server.errors import ApiError
 from ticketing import calls, hotline, service_rates
 from ticketing.fields import InvalidField
@@ -28,9 +36,7 @@ async def log_call(request: web.Request) -> web.Response:
     _require(actor, "agent", "supervisor")
     desk = request.app[DESK]
     body = await _json_object(request)
-    for name in body:
-        if name not in _CALL_FIELDS:
-            raise ApiError(400, "unknown_field", field=name)
+    _known_fields(body, _CALL_FIELDS)
     caller = body.get("caller")
     if not isinstance(caller, str) or not caller.strip():
         raise ApiError(400, "missing_field", field="caller")

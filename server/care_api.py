@@ -3,38 +3,23 @@ a survey answer an agent took on the phone."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from server.api import DESK, _actor, _json_object, _require
+from server.api import DESK, _actor, _json_object, _known_fields, _require
 from server.errors import ApiError
-from ticketing import complaints, surveys, tasks
-from ticketing.desk import Desk
-from ticketing.fields import InvalidField
+from ticketing import complaints, queries, surveys, tasks
+from ticketing.fields import InvalidField, check_text
 from ticketing.orm import Complaint, WorkOrder
 from ticketing.workflow import TicketNotFound
 
 routes = web.RouteTableDef()
-T = TypeVar("T")
 _COMPLAINT_NO = re.compile(r"^TS([0-9]{1,9})$")  # ids are 32-bit integers
 _WO = WorkOrder.__table__
 _C = Complaint.__table__
-
-
-async def _write(desk: Desk, work: Callable[[Connection], T]) -> T:
-    """Run `work` in one transaction on the writer engine, off the event loop."""
-
-    def run() -> T:
-        with desk.writer.begin() as conn:
-            return work(conn)
-
-    return await asyncio.to_thread(run)
 
 
 def _text(body: dict[str, Any], name: str, limit: int, *, required: bool = False) -> str | None:
@@ -43,22 +28,14 @@ def _text(body: dict[str, Any], name: str, limit: int, *, required: bool = False
         if required:
             raise ApiError(400, "missing_field", field=name)
         return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidField(name, f"应为不超过 {limit} 字的文本")
-    return value.strip()
-
-
-def _only(body: dict[str, Any], allowed: set[str]) -> None:
-    for name in body:
-        if name not in allowed:
-            raise ApiError(400, "unknown_field", field=name)
+    return check_text(name, value, limit)
 
 
 def _ticket_id(conn: Connection, ticket_no: str) -> int:
-    ticket_id = conn.execute(select(_WO.c.id).where(_WO.c.ticket_no == ticket_no)).scalar()
-    if ticket_id is None:
+    found = queries.ticket_id_of(conn, ticket_no)
+    if found is None:
         raise TicketNotFound(ticket_no)
-    return int(ticket_id)
+    return found
 
 
 def _complaint_id(value: str) -> int:
@@ -83,7 +60,7 @@ async def list_complaints(request: web.Request) -> web.Response:
     ticket_no = request.query.get("ticket_no")
     if ticket_no is not None:
         where.append(_WO.c.ticket_no == ticket_no)
-    rows = await _write(desk, lambda conn: complaints.listing(conn, *where))
+    rows = await desk.transact(lambda conn: complaints.listing(conn, *where))
     return web.json_response({"items": [c.as_json() for c in rows]})
 
 
@@ -94,7 +71,7 @@ async def file_complaint(request: web.Request) -> web.Response:
     _require(actor, "agent", "supervisor")
     desk = request.app[DESK]
     body = await _json_object(request)
-    _only(body, {"summary", "owner"})
+    _known_fields(body, {"summary", "owner"})
     summary = _text(body, "summary", 4000, required=True)
     owner = _text(body, "owner", 100)
     ticket_no = request.match_info["ticket_no"]
@@ -105,7 +82,7 @@ async def file_complaint(request: web.Request) -> web.Response:
                                        desk.clock(), owner=owner)
         return complaints.listing(conn, _C.c.id == complaint_id)
 
-    (view,) = await _write(desk, work)
+    (view,) = await desk.transact(work)
     return web.json_response(view.as_json(), status=201)
 
 
@@ -117,7 +94,7 @@ async def move_complaint(request: web.Request) -> web.Response:
     _require(actor, "agent", "supervisor")
     desk = request.app[DESK]
     body = await _json_object(request)
-    _only(body, {"to", "owner", "remedy", "note"})
+    _known_fields(body, {"to", "owner", "remedy", "note"})
     target = _text(body, "to", 20, required=True)
     if target not in complaints.STATUSES:
         raise InvalidField("to", "应为 " + " / ".join(complaints.STATUSES))
@@ -130,7 +107,7 @@ async def move_complaint(request: web.Request) -> web.Response:
                         owner=owner, remedy=remedy, note=note)
         return complaints.listing(conn, _C.c.id == complaint_id)
 
-    (view,) = await _write(desk, work)
+    (view,) = await desk.transact(work)
     return web.json_response(view.as_json())
 
 
@@ -149,7 +126,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     role = request.query.get("role")
     if role is not None and role not in ("agent", "supervisor"):
         raise InvalidField("role", "应为 agent / supervisor")
-    rows = await _write(desk, lambda conn: tasks.listing(
+    rows = await desk.transact(lambda conn: tasks.listing(
         conn, status=None if status == "all" else status, kind=kind, role=role))
     return web.json_response({"items": [t.as_json() for t in rows]})
 
@@ -160,12 +137,12 @@ async def finish_task(request: web.Request) -> web.Response:
     _require(actor, "agent", "supervisor")
     desk = request.app[DESK]
     body = await _json_object(request)
-    _only(body, {"note"})
+    _known_fields(body, {"note"})
     note = _text(body, "note", 4000)
     raw = request.match_info["task_id"]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²" is a digit to isdigit
         raise ApiError(404, "task_not_found", task=raw[:40])
-    view = await _write(desk, lambda conn: tasks.complete(conn, int(raw), actor.name, note,
+    view = await desk.transact(lambda conn: tasks.complete(conn, int(raw), actor.name, note,
                                                           desk.clock()))
     return web.json_response(view.as_json())
 
@@ -177,7 +154,7 @@ async def answer_survey(request: web.Request) -> web.Response:
     _require(actor, "agent", "supervisor")
     desk = request.app[DESK]
     body = await _json_object(request)
-    _only(body, {"satisfaction", "comment"})
+    _known_fields(body, {"satisfaction", "comment"})
     satisfaction = _text(body, "satisfaction", 20, required=True)
     if satisfaction not in surveys.SCALE:
         raise InvalidField("satisfaction", "应为 " + " / ".join(surveys.SCALE))
@@ -189,6 +166,6 @@ async def answer_survey(request: web.Request) -> web.Response:
         surveys.record_by_agent(desk, conn, ticket_no, satisfaction, comment, actor.name,
                                 desk.clock())
 
-    await _write(desk, work)
+    await desk.transact(work)
     return web.json_response({"ticket_no": ticket_no, "satisfaction": satisfaction,
                               "comment": comment})

@@ -616,11 +616,8 @@ def report_complaints(
     ) if c is not None]
 
     async def work(runtime: Runtime) -> tuple[list[complaints.ComplaintView], Any]:
-        def read() -> list[complaints.ComplaintView]:
-            with runtime.desk.writer.connect() as conn:
-                return complaints.listing(conn, *where)
-
-        return await asyncio.to_thread(read), runtime.desk.vocabulary
+        found = await runtime.desk.transact(lambda conn: complaints.listing(conn, *where))
+        return found, runtime.desk.vocabulary
 
     rows, vocabulary = _run(settings, work, migrate=False)
     if output is None:
@@ -646,12 +643,8 @@ def list_tasks(
     settings = _settings(config_file)
 
     async def work(runtime: Runtime) -> list[tasks.TaskView]:
-        def read() -> list[tasks.TaskView]:
-            with runtime.desk.writer.connect() as conn:
-                return tasks.listing(conn, status=None if show_all else "open", kind=kind,
-                                     role=role)
-
-        return await asyncio.to_thread(read)
+        return await runtime.desk.transact(lambda conn: tasks.listing(
+            conn, status=None if show_all else "open", kind=kind, role=role))
 
     for task in _run(settings, work, migrate=False):
         due = task.due_at.astimezone(settings.zone).strftime("%m-%d %H:%M")

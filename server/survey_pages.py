@@ -3,10 +3,9 @@ the key; one answer, within 7 days). Server-rendered, mobile-friendly, no JavaSc
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
+from sqlalchemy.engine import Connection
 
 from server.api import DESK
 from ticketing import surveys
@@ -24,11 +23,6 @@ def _choices(desk: Desk) -> list[tuple[str, str]]:
     return [(value, desk.vocabulary.label("satisfaction", value)) for value in surveys.SCALE]
 
 
-def _state(desk: Desk, token: str) -> tuple[surveys.FormState, int | None]:
-    with desk.writer.connect() as conn:
-        return surveys.form_state(conn, token, desk.clock())
-
-
 def _page(request: web.Request, name: str, status: int = 200, **context: object) -> web.Response:
     html = request.app[PAGES].get_template(name).render(**context)
     return web.Response(text=html, content_type="text/html", status=status)
@@ -37,7 +31,8 @@ def _page(request: web.Request, name: str, status: int = 200, **context: object)
 @routes.get("/survey/{token}")
 async def survey_form(request: web.Request) -> web.Response:
     desk = request.app[DESK]
-    state, _ = await asyncio.to_thread(_state, desk, request.match_info["token"])
+    token = request.match_info["token"]
+    state, _ = await desk.transact(lambda conn: surveys.form_state(conn, token, desk.clock()))
     status = 200 if state.usable else (404 if state.reason == "unknown" else 410)
     return _page(request, "survey.html.j2", status, state=state, choices=_choices(desk))
 
@@ -49,16 +44,16 @@ async def survey_answer(request: web.Request) -> web.Response:
     satisfaction = str(form.get("satisfaction", ""))
     comment = str(form.get("comment", "")).strip()[:2000]
 
-    def answer() -> tuple[surveys.FormState, bool]:
-        with desk.writer.begin() as conn:  # the check and the answer in one transaction
-            state, survey_id = surveys.form_state(conn, request.match_info["token"], desk.clock())
-            if not state.usable or satisfaction not in surveys.SCALE or survey_id is None:
-                return state, False
-            surveys.record_answer(desk, conn, survey_id, satisfaction, comment or None,
-                                  "survey-form", desk.clock())
-            return state, True
+    def answer(conn: Connection) -> tuple[surveys.FormState, bool]:
+        # the check and the answer in one transaction
+        state, survey_id = surveys.form_state(conn, request.match_info["token"], desk.clock())
+        if not state.usable or satisfaction not in surveys.SCALE or survey_id is None:
+            return state, False
+        surveys.record_answer(desk, conn, survey_id, satisfaction, comment or None,
+                              "survey-form", desk.clock())
+        return state, True
 
-    state, done = await asyncio.to_thread(answer)
+    state, done = await desk.transact(answer)
     if not done:
         status = 400 if state.usable else (404 if state.reason == "unknown" else 410)
         return _page(request, "survey.html.j2", status, state=state, choices=_choices(desk),

@@ -31,6 +31,7 @@ from ticketing.directory import normalise_phone
 from ticketing.lifecycle import Status
 from ticketing.model import Inbound, IntakeResult, Sender
 from ticketing.orm import Call, Contact, Organisation, WorkOrder
+from ticketing.queries import ticket_id_of
 from ticketing.sla import deadlines
 
 MATCH_WINDOW = timedelta(minutes=2)
@@ -119,7 +120,7 @@ def _record_sync(
 ) -> CallLogged:
     now = desk.clock()
     with desk.writer.begin() as conn:
-        ticket_id = _ticket_id(conn, result.ticket_no) if result and result.ticket_no else None
+        ticket_id = ticket_id_of(conn, result.ticket_no) if result and result.ticket_no else None
         row = {
             "source": "agent",
             "unique_id": key,
@@ -153,10 +154,6 @@ def _insert_call(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=[_CALLS.c.source, _CALLS.c.unique_id])
         .returning(_CALLS.c.id)
     )
-
-
-def _ticket_id(conn: Connection, ticket_no: str) -> int | None:
-    return conn.execute(select(_WO.c.id).where(_WO.c.ticket_no == ticket_no)).scalar_one_or_none()
 
 
 def _match_agent_call(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from classifier.regions import Regions
@@ -15,6 +17,8 @@ from classifier.triage import Triager
 from ticketing.sla import SlaPolicy
 from ticketing.uow import UnitOfWork
 from ticketing.vocabulary import Templates, Vocabulary
+
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -48,3 +52,12 @@ class Desk:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
+
+    async def transact(self, work: Callable[[Connection], T]) -> T:
+        """Run Core `work` in one transaction of the writer engine, off the event loop."""
+
+        def run() -> T:
+            with self.writer.begin() as conn:
+                return work(conn)
+
+        return await asyncio.to_thread(run)

@@ -67,6 +67,13 @@ _TEXT_LIMITS = {
 }
 
 
+def check_text(field: str, value: Any, limit: int) -> str:
+    """`value` stripped, if it is a text of at most `limit` characters; else InvalidField."""
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidField(field, f"应为不超过 {limit} 字的文本")
+    return value.strip()
+
+
 def clean_intake_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate and normalise person-supplied fields; raise InvalidField on the first bad one."""
     cleaned: dict[str, Any] = {}
@@ -78,9 +85,7 @@ def clean_intake_fields(fields: dict[str, Any]) -> dict[str, Any]:
         if name in _CHOICES:
             cleaned[name] = check_choice(name, value)
         elif name in _TEXT_LIMITS:
-            if not isinstance(value, str) or len(value) > _TEXT_LIMITS[name]:
-                raise InvalidField(name, f"应为不超过 {_TEXT_LIMITS[name]} 字的文本")
-            cleaned[name] = value.strip()
+            cleaned[name] = check_text(name, value, _TEXT_LIMITS[name])
         elif name == "complaint":
             if not isinstance(value, bool):
                 raise InvalidField(name, "应为 true 或 false")

@@ -226,7 +226,7 @@ def _receive_one(
         result = _converse(desk, conn, inbound, raw_id, contact, triage, named, now, deferred)
     elif inbound.automatic:
         result = _machine_mail(desk, conn, inbound, raw_id, contact, named, now, deferred)
-    elif contact is not None and (answered := _survey_reply(
+    elif contact is not None and (answered := _answer(
         desk, conn, inbound, raw_id, contact, inbound.text.strip(), named, now, deferred,
         comments=False,
     )) is not None:
@@ -257,6 +257,31 @@ def _receive_one(
     return result
 
 
+def _answer(
+    desk: Desk,
+    conn: Connection,
+    inbound: Inbound,
+    raw_id: int,
+    contact: ContactRef,
+    text: str,
+    named: str | None,
+    now: datetime,
+    deferred: _Deferred,
+    *,
+    comments: bool,
+) -> IntakeResult | None:
+    """A reply to something we asked the user: a survey digit (and, in a chat, the comment
+    after it), "认可" / "不认可" to a settled complaint, "已解决" / "未解决" to a solution."""
+    if contact.is_new:
+        return None
+    args = (conn, inbound, raw_id, contact, text, named, now, deferred)
+    return (
+        _survey_reply(desk, *args, comments=comments)
+        or _complaint_answer(desk, *args)
+        or _confirmation(*args)
+    )
+
+
 def _survey_reply(
     desk: Desk,
     conn: Connection,
@@ -271,11 +296,9 @@ def _survey_reply(
     comments: bool,
 ) -> IntakeResult | None:
     """A digit answering the user's survey (and, in a chat, the comment that follows it)."""
-    if contact.is_new:
-        return None
     pending = pending_for(conn, contact.id, now)
     if pending is None or (named is not None and named != pending.ticket_no):
-        return _confirmation(desk, conn, inbound, raw_id, contact, text, named, now, deferred)
+        return None
     answer = digit_answer(text)
     if pending.answered_at is None and answer is not None:
         record_answer(desk, conn, pending.survey_id, answer, None, inbound.actor, now)
@@ -284,12 +307,12 @@ def _survey_reply(
         record_comment(conn, pending.survey_id, text, inbound.actor, now)
         outcome = "survey_comment"
     else:
-        return _confirmation(desk, conn, inbound, raw_id, contact, text, named, now, deferred)
+        return None
     deferred.conversation.append(_inbound_row(pending.work_order_id, inbound, raw_id, now))
     return IntakeResult(outcome=outcome, ticket_no=pending.ticket_no)
 
 
-def _confirmation(
+def _complaint_answer(
     desk: Desk,
     conn: Connection,
     inbound: Inbound,
@@ -300,18 +323,30 @@ def _confirmation(
     now: datetime,
     deferred: _Deferred,
 ) -> IntakeResult | None:
+    """"认可" / "不认可" about the user's settled complaint, applied here."""
+    said = complaints.answer_to_remedy(text)
+    settled = complaints.awaiting_user(conn, contact.id) if said else None
+    if said is None or settled is None:
+        return None
+    complaint_id, ticket_id, ticket_no = settled
+    complaints.move(desk, conn, complaint_id, said, inbound.actor, now, note=text)
+    deferred.conversation.append(_inbound_row(ticket_id, inbound, raw_id, now))
+    outcome: Outcome = "complaint_confirmed" if said == "confirmed" else "complaint_reopened"
+    return IntakeResult(outcome=outcome, ticket_no=ticket_no)
+
+
+def _confirmation(
+    conn: Connection,
+    inbound: Inbound,
+    raw_id: int,
+    contact: ContactRef,
+    text: str,
+    named: str | None,
+    now: datetime,
+    deferred: _Deferred,
+) -> IntakeResult | None:
     """"已解决" / "未解决" about the user's resolved ticket: recorded here, applied through
-    the lifecycle by the channel after the commit (confirmations.apply). "认可" / "不认可"
-    answers a settled complaint, applied here."""
-    remedy_answer = complaints.answer_to_remedy(text)
-    settled = complaints.awaiting_user(conn, contact.id) if remedy_answer else None
-    if remedy_answer and settled is not None:
-        complaint_id, ticket_id, ticket_no = settled
-        complaints.move(desk, conn, complaint_id, remedy_answer, inbound.actor, now, note=text)
-        deferred.conversation.append(_inbound_row(ticket_id, inbound, raw_id, now))
-        outcome: Outcome = ("complaint_confirmed" if remedy_answer == "confirmed"
-                            else "complaint_reopened")
-        return IntakeResult(outcome=outcome, ticket_no=ticket_no)
+    the lifecycle by the channel after the commit (confirmations.apply)."""
     said = confirmation_of(text.removeprefix(named or "").strip() if named else text)
     if said is None:
         return None
@@ -384,8 +419,8 @@ def _converse(
     """
     text = inbound.text.strip()
     recent_since = now - inbound.follow_up_window
-    answered = _survey_reply(desk, conn, inbound, raw_id, contact, text, named, now, deferred,
-                             comments=True)
+    answered = _answer(desk, conn, inbound, raw_id, contact, text, named, now, deferred,
+                       comments=True)
     if answered is not None:
         return answered
     ticket = _attachable(conn, named, contact, inbound) if named else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -152,20 +153,8 @@ def supervisor_notice(
 
 async def queue(session: AsyncSession, message: Outbound, now: datetime) -> None:
     """Add `message` to the outbox and to the ticket's conversation (ORM unit of work)."""
-    row = OutboxMessage(
-        dedupe_key=message.dedupe_key,
-        channel=message.channel,
-        recipient=message.recipient,
-        kind=message.kind,
-        subject=message.subject,
-        body=message.body,
-        payload=message.payload,
-        work_order_id=message.work_order_id,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    row = OutboxMessage(**asdict(message), status="pending", attempts=0, next_attempt_at=now,
+                        created_at=now)
     session.add(row)
     await session.flush()
     session.add(

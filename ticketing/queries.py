@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.attachments import attachments_of
@@ -210,3 +211,10 @@ async def ticket_deliveries(session: AsyncSession, work_order_id: int) -> dict[s
         "notices": [as_json(dict(row._mapping)) for row in notices],
         "attachments": [asdict(f) for f in files],
     }
+
+
+def ticket_id_of(conn: Connection, ticket_no: str) -> int | None:
+    """The id of the work order numbered `ticket_no`, if there is one (Core paths)."""
+    table = WorkOrder.__table__
+    found = conn.execute(select(table.c.id).where(table.c.ticket_no == ticket_no)).scalar()
+    return None if found is None else int(found)

@@ -103,18 +103,20 @@ def report(rows: Iterable[TicketFacts], now: datetime, zone: ZoneInfo) -> dict[s
 async def ticket_facts(
     session: AsyncSession, since: datetime | None, until: datetime | None
 ) -> list[TicketFacts]:
+    period = [c for c in (WorkOrder.reported_at >= since if since is not None else None,
+                          WorkOrder.reported_at < until if until is not None else None)
+              if c is not None]
     stmt = (
         select(WorkOrder, Vendor.name, Survey.id)
         .outerjoin(Vendor, Vendor.id == WorkOrder.primary_vendor_id)
         .outerjoin(Survey, Survey.work_order_id == WorkOrder.id)
+        .where(*period)
     )
-    if since is not None:
-        stmt = stmt.where(WorkOrder.reported_at >= since)
-    if until is not None:
-        stmt = stmt.where(WorkOrder.reported_at < until)
-    ledger = {  # latest complaint per ticket: the last id wins
+    ledger = {  # latest complaint of each ticket of the period: the last id wins
         ticket_id: status for ticket_id, status in (await session.execute(
-            select(Complaint.work_order_id, Complaint.status).order_by(Complaint.id))).all()
+            select(Complaint.work_order_id, Complaint.status)
+            .join(WorkOrder, WorkOrder.id == Complaint.work_order_id)
+            .where(*period).order_by(Complaint.id))).all()
     }
     found = []
     for order, vendor, survey_id in (await session.execute(stmt)).all():

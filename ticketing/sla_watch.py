@@ -16,8 +16,6 @@ lock (BEGIN IMMEDIATE) serialises passes the same way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,11 +30,11 @@ from ticketing.desk import Desk
 from ticketing.notices import supervisor_notice
 from ticketing.orm import WorkOrder
 from ticketing.outbox import enqueue
+from ticketing.periodic import Periodic
 from ticketing.routing import route_to_vendors
 from ticketing.sla_marks import milestones, next_check
 from ticketing.transfers import escalate_due_transfers
 
-log = logging.getLogger(__name__)
 _WO = WorkOrder.__table__
 LOCK_KEY = 0x78636465736B  # "xcdesk": the advisory lock of the SLA watcher
 MAX_TIER = 3
@@ -69,30 +67,19 @@ class SlaWatcher:
         self, desk: Desk, *, interval: float = 30.0, care_tips: CareTips | None = None
     ) -> None:
         self._desk = desk
-        self._interval = interval
         self._tips = care_tips  # None: no care reminders (tests of the deadlines alone)
         self._care_due: datetime | None = None  # care is weekly: no need to look every pass
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("sla-watcher", interval, self._round)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="sla-watcher")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.run_once)
-                await auto_close(self._desk)  # resolved, unanswered for 3 days
-            except Exception:
-                log.exception("sla watch pass failed")
-            await asyncio.sleep(self._interval)
+    async def _round(self) -> None:
+        await asyncio.to_thread(self.run_once)
+        await auto_close(self._desk)  # resolved, unanswered for 3 days
 
     def run_once(self) -> PassResult:
         now = self._desk.clock()

@@ -37,6 +37,7 @@ class TaskView:
     done_by: str | None
     note: str | None
     complaint_id: int | None
+    ticket_id: int
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,10 +95,8 @@ def complete(conn: Connection, task_id: int, actor: str, note: str | None,
     ).rowcount
     if not done:
         raise TaskNotFound(task_id)
-    view = _views(conn, _TASKS.c.id == task_id)[0]
-    ticket_id = conn.execute(select(_TASKS.c.work_order_id)
-                             .where(_TASKS.c.id == task_id)).scalar_one()
-    audit.record_sync(conn, at=now, actor=actor, action="task_done", work_order_id=ticket_id,
+    (view,) = _views(conn, _TASKS.c.id == task_id)
+    audit.record_sync(conn, at=now, actor=actor, action="task_done", work_order_id=view.ticket_id,
                       data={"task": task_id, "kind": view.kind, "note": note})
     return view
 
@@ -122,6 +121,6 @@ def _views(conn: Connection, *where: Any) -> list[TaskView]:
     ).all()
     return [
         TaskView(r.id, r.kind, r.role, r.ticket_no, r.title, r.phone, r.status, r.created_at,
-                 r.due_at, r.done_at, r.done_by, r.note, r.complaint_id)
+                 r.due_at, r.done_at, r.done_by, r.note, r.complaint_id, r.work_order_id)
         for r in rows
     ]

@@ -8,7 +8,6 @@ wrong. A file is taken only once it has stopped growing (the PBX may still be wr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from channels.phone.cdr import CdrError, CdrRecord, GenericMapping, read_cdr
 from ticketing.calls import ImportResult, PbxRecord, import_calls_sync
 from ticketing.desk import Desk
+from ticketing.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -62,28 +62,15 @@ class CdrFolderWatcher:
         self._desk = desk
         self._folder = folder
         self._source = source
-        self._poll = poll_seconds
         self._sizes: dict[Path, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(f"cdr folder {folder}", poll_seconds,
+                              lambda: asyncio.to_thread(self.scan))
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"cdr folder {self._folder}")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.scan)
-            except Exception:  # a folder away for a moment: look again next time
-                log.exception("cdr folder %s", self._folder)
-            await asyncio.sleep(self._poll)
+        await self._loop.stop()
 
     def scan(self) -> list[tuple[Path, ImportResult | CdrError]]:
         """Import every file that has stopped growing since the last scan."""
